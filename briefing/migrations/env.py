@@ -1,0 +1,19 @@
+"""Alembic environment: the store hands over its open connection."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from briefing.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only when alembic's CLI is used directly
+    raise RuntimeError("run migrations through briefing.store.migrate()")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,147 @@
+"""Tables of the store: every stage reads and writes these, nothing else holds state."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store datetimes as UTC and always hand back timezone-aware UTC values.
+
+    SQLite has no time zones; keeping naive UTC in the column and re-attaching UTC on the
+    way out gives the same behaviour on SQLite and PostgreSQL.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; attach a time zone first")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_crawled: Mapped[datetime | None]
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, default=utcnow)
+    language: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    # 64-bit SimHash of the body, stored signed so it fits BIGINT on every database.
+    fingerprint: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    grouped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class ArticleUrl(Base):
+    """Every URL an article was found at: its canonical URL and each alias or wire copy."""
+
+    __tablename__ = "article_urls"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str | None] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    # {"total": {...}, "per_source": {name: {"fetched": n, "stored": n, "skipped/<reason>": n}}}
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ArticleNlp(Base):
+    __tablename__ = "article_nlp"
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    enriched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    first_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Compact matching state (top terms and entities) so new articles join without rereading.
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoryArticle(Base):
+    __tablename__ = "story_articles"
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    story_id: Mapped[str] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_story_articles_story", "story_id"),)
+
+
+class BriefingRecord(Base):
+    __tablename__ = "briefings"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    html_path: Mapped[str] = mapped_column(Text)
+    pdf_path: Mapped[str] = mapped_column(Text)
+    json_path: Mapped[str] = mapped_column(Text)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    story_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    article_ids: Mapped[list[str]] = mapped_column(JSON, default=list)

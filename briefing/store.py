@@ -1,0 +1,113 @@
+"""Open the store: engine, sessions and migrations (SQLite in WAL mode, or PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message says why."""
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the archive app, exports) run while a crawl writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # Wait for a competing writer rather than failing at once with "database is locked".
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for url, creating the SQLite file's folder if needed."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1] if "///" in url else ""
+        if path and path != ":memory:":
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store's folder for {path}: {exc}") from None
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to the newest Alembic revision (first use creates it)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Store:
+    """The one place articles, stories, briefings and deliveries live."""
+
+    def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
+        self.url = url
+        try:
+            self.engine = make_engine(url)
+            if auto_migrate:
+                migrate(self.engine)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the store at {_safe(url)}: {exc.orig}") from None
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Yield a session that commits on success and rolls back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
+        """Run work in a transaction, retrying when SQLite reports a locked database."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.session() as session:
+                    return work(session)
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or attempt == attempts:
+                    raise
+                log.warning("store busy (%s); retrying, attempt %d", exc.orig, attempt)
+                time.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
+
+    def tables(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _safe(url: str) -> str:
+    """Hide a password in a database URL before it is shown to anyone."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url

@@ -1,0 +1,57 @@
+"""Spider loader: one spider per configured source, so `scrapy list` shows the sources."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from scrapy.interfaces import ISpiderLoader
+from zope.interface import implementer
+
+from briefing.config import Config, ConfigError, SourceConfig
+from scraper.addon import config_from_settings
+from scraper.spiders import SITE_SPIDERS, SourceSpider
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.settings import BaseSettings
+
+log = logging.getLogger(__name__)
+
+
+def spider_class(source: SourceConfig) -> type[SourceSpider]:
+    """Return a spider class for source: its site spider if it names one, else the generic."""
+    base = SITE_SPIDERS.get(source.spider or source.name, SourceSpider)
+    if source.spider and source.spider not in SITE_SPIDERS:
+        raise ConfigError(
+            f"sources[{source.name}].spider: no site spider {source.spider!r} "
+            f"(available: {', '.join(sorted(SITE_SPIDERS))})"
+        )
+    return type(f"{base.__name__}_{source.name}", (base,), {"name": source.name, "source": source})
+
+
+@implementer(ISpiderLoader)
+class SourceSpiderLoader:
+    """Build spiders from briefing.toml's [[sources]] instead of scanning modules."""
+
+    def __init__(self, config: Config) -> None:
+        self._spiders = {
+            source.name: spider_class(source) for source in config.sources if source.enabled
+        }
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> SourceSpiderLoader:
+        return cls(config_from_settings(settings))
+
+    def load(self, spider_name: str) -> type[Spider]:
+        try:
+            return self._spiders[spider_name]
+        except KeyError:
+            known = ", ".join(sorted(self._spiders)) or "none"
+            raise KeyError(f"Spider not found: {spider_name} (sources: {known})") from None
+
+    def list(self) -> list[str]:
+        return sorted(self._spiders)
+
+    def find_by_request(self, request: Request) -> list[str]:
+        return [name for name, cls in self._spiders.items() if cls.handles_request(request)]

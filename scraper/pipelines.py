@@ -1,0 +1,127 @@
+"""Item pipelines, in order: validate → canonical URL → duplicate check → store."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import DropItem
+
+from briefing.articles import ArticleRecord, known_url, save_article
+from scraper.addon import crawl_fingerprints, crawl_store
+from scraper.fingerprint import simhash
+from scraper.items import ArticleItem
+from scraper.skips import SKIP_PREFIX
+from scraper.urls import canonical_url, same_site
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+log = logging.getLogger(__name__)
+NON_ARTICLE_TYPES = {
+    "website",
+    "webpage",
+    "collectionpage",
+    "aboutpage",
+    "profilepage",
+    "searchresultspage",
+    "contactpage",
+    "itemlist",
+}
+
+
+class _Stage:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> _Stage:
+        return cls(crawler)
+
+    def drop(self, reason: str, item: ArticleItem, detail: str = "") -> DropItem:
+        self.crawler.stats.inc_value(SKIP_PREFIX + reason)
+        return DropItem(f"{reason}: {item.url}{f' ({detail})' if detail else ''}")
+
+
+class ValidatePipeline(_Stage):
+    """Drop pages that are not articles: no title, too little text, or a listing page."""
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        min_words = self.crawler.settings.getint("BRIEFING_MIN_WORDS", 40)
+        item.title = (item.title or item.hints.get("title") or "").strip()
+        words = len(item.text.split())
+        if (item.page_type or "").lower() in NON_ARTICLE_TYPES and words < min_words * 3:
+            raise self.drop("not_article", item, f"page type {item.page_type}")
+        if words < min_words:
+            raise self.drop("not_article", item, f"{words} words")
+        if not item.title:
+            raise self.drop("not_article", item, "no title")
+        if item.published_at is None and item.hints.get("published"):
+            item.published_at = _parse_hint_time(item.hints["published"])
+        return item
+
+
+class CanonicalUrlPipeline(_Stage):
+    """Address the article by one canonical URL and keep the others as aliases."""
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        fetched = canonical_url(item.url)
+        declared = canonical_url(item.canonical_url) if item.canonical_url else None
+        # A page may only claim a canonical URL on its own site; otherwise it could hijack one.
+        canonical = declared if declared and same_site(declared, fetched) else fetched
+        others = {canonical_url(item.requested_url), fetched, canonical_url(item.url)}
+        item.aliases = sorted(url for url in others if url != canonical)
+        item.url = canonical
+        return item
+
+
+class DuplicatePipeline(_Stage):
+    """Recognise an article already stored under another URL, or as a wire copy."""
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        item.fingerprint = simhash(item.text)
+        with crawl_store(self.crawler).session() as session:
+            existing = known_url(session, item.url)
+        if existing:
+            item.duplicate_of = existing
+        elif item.fingerprint is not None:
+            item.duplicate_of = crawl_fingerprints(self.crawler).nearest(item.fingerprint)
+        return item
+
+
+class StorePipeline(_Stage):
+    """Write the article (or its extra URLs) to the store, one transaction per item."""
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        record = ArticleRecord(
+            url=item.url,
+            source=item.source,
+            title=item.title or "",
+            text=item.text,
+            authors=item.authors,
+            published_at=item.published_at,
+            fetched_at=item.fetched_at,
+            language=item.language,
+            fingerprint=item.fingerprint,
+            aliases=item.aliases,
+        )
+        store = crawl_store(self.crawler)
+        result = store.run(lambda session: save_article(session, record, item.duplicate_of))
+        self.crawler.stats.inc_value(f"briefing/{result.status}")
+        if result.status == "stored" and item.fingerprint is not None:
+            crawl_fingerprints(self.crawler).add(result.article_id, item.fingerprint)
+        elif result.status != "stored":
+            log.info(
+                "%s is a duplicate (%s) of article %s", item.url, result.status, result.article_id
+            )
+        return item
+
+
+def _parse_hint_time(value: str) -> datetime | None:
+    """Parse an ISO 8601 time from a feed or sitemap; naive times are taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

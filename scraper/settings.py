@@ -1,0 +1,41 @@
+"""Scrapy settings for the briefing's spiders; briefing.toml's [crawl] section overrides them.
+
+`scrapy crawl NAME` reads this module through scrapy.cfg; `briefing crawl` starts from it too,
+so both behave the same. The add-on (scraper.addon) applies the config file on top.
+"""
+
+BOT_NAME = "briefing"
+SPIDER_MODULES: list[str] = []  # spiders come from the config's sources, not from modules
+SPIDER_LOADER_CLASS = "scraper.loader.SourceSpiderLoader"
+ADDONS = {"scraper.addon.BriefingAddon": 0}
+
+ROBOTSTXT_OBEY = True
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+REDIRECT_MAX_TIMES = 5
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+# 404/403 are answers, not accidents: only server and gateway errors are retried.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+HTTPERROR_ALLOW_ALL = False
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+
+DOWNLOADER_MIDDLEWARES = {
+    "scraper.middlewares.SkipStoredUrlsMiddleware": 50,
+}
+ITEM_PIPELINES = {
+    "scraper.pipelines.ValidatePipeline": 100,
+    "scraper.pipelines.CanonicalUrlPipeline": 200,
+    "scraper.pipelines.DuplicatePipeline": 300,
+    "scraper.pipelines.StorePipeline": 400,
+}

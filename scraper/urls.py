@@ -1,0 +1,46 @@
+"""Canonical URLs: one spelling per article, so variants and trackers do not duplicate it."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that identify a campaign or a click, never the page itself.
+TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|igshid|yclid|_ga|_gl"
+    r"|ref|ref_src|ref_url|cmpid|icid|ncid|ocid|smid|smtyp|sharesource|taid|spm"
+    r"|at_medium|at_campaign|at_custom\d*|xtor|__twitter_impression)$",
+    re.IGNORECASE,
+)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str) -> str:
+    """Return url without fragment, tracking parameters, default port or case noise.
+
+    The scheme and host are lowercased, remaining query parameters keep their order
+    (order can matter to the site), and an empty path becomes "/".
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{parts.port}"
+    if parts.username:
+        host = f"{parts.username}@{host}"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not TRACKING_PARAMS.match(key)
+    ]
+    path = re.sub(r"/{2,}", "/", parts.path) or "/"
+    return urlunsplit((scheme, host, path, urlencode(query, doseq=True), ""))
+
+
+def same_site(a: str, b: str) -> bool:
+    """Return whether two URLs share a registrable host (ignoring a leading www.)."""
+
+    def host(url: str) -> str:
+        return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+    return host(a) == host(b) and bool(host(a))

@@ -1,0 +1,112 @@
+"""The store: migrations on first use, de-duplication, import and export."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+from briefing.articles import ArticleRecord, article_id_for, save_article
+from briefing.models import Article, ArticleUrl
+from briefing.store import Store
+from briefing.transfer import export_jsonl, import_jsonl
+from scraper.fingerprint import FingerprintIndex, hamming, simhash
+
+TEXT = " ".join(f"word{i} sentence about the summit in Vladivostok" for i in range(40))
+
+
+def record(url: str, text: str = TEXT, **extra: object) -> ArticleRecord:
+    return ArticleRecord(url=url, source="wire", title="Summit", text=text, **extra)  # type: ignore[arg-type]
+
+
+def test_first_use_creates_schema_in_wal_mode(store: Store) -> None:
+    assert {"articles", "article_urls", "crawl_runs", "sources", "stories"} <= set(store.tables())
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_reopening_an_existing_store_keeps_its_data(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    with Store(url).session() as session:
+        save_article(session, record("https://a.example/1"))
+    with Store(url).session() as session:
+        assert session.get(Article, article_id_for("https://a.example/1")) is not None
+
+
+def test_same_url_is_stored_once(store: Store) -> None:
+    with store.session() as session:
+        first = save_article(session, record("https://a.example/1"))
+        second = save_article(
+            session, record("https://a.example/1", aliases=["https://a.example/1?x"])
+        )
+    assert (first.status, second.status) == ("stored", "duplicate_url")
+    assert second.article_id == first.article_id
+    with store.session() as session:
+        assert session.query(Article).count() == 1
+        assert session.get(ArticleUrl, "https://a.example/1?x").article_id == first.article_id
+
+
+def test_wire_copy_keeps_every_url(store: Store) -> None:
+    with store.session() as session:
+        first = save_article(session, record("https://a.example/1"))
+        copy = save_article(session, record("https://b.example/9"), duplicate_of=first.article_id)
+    assert copy.status == "duplicate_content"
+    with store.session() as session:
+        urls = {u.url for u in session.query(ArticleUrl).filter_by(article_id=first.article_id)}
+    assert urls == {"https://a.example/1", "https://b.example/9"}
+
+
+def test_published_times_come_back_in_utc(store: Store) -> None:
+    local = datetime.fromisoformat("2026-11-28T09:30:00+09:00")
+    with store.session() as session:
+        result = save_article(session, record("https://a.example/t", published_at=local))
+    with store.session() as session:
+        article = session.get(Article, result.article_id)
+        assert article is not None and article.published_at == local
+        assert article.published_at.tzinfo == UTC
+
+
+def test_near_duplicate_found_by_fingerprint() -> None:
+    copy = "SEOUL (Wire) -- " + TEXT + " Copyright Wire. All rights reserved."
+    original = simhash(TEXT)
+    assert original is not None and hamming(original, simhash(copy) or 0) <= 10
+    index = FingerprintIndex([("a1", original)])
+    assert index.nearest(simhash(copy) or 0) == "a1"
+    other = simhash("An earthquake of magnitude 6.1 struck central Chile on Monday " * 5)
+    assert index.nearest(other or 0) is None
+
+
+def test_import_keeps_ids_and_reports_bad_lines(store: Store) -> None:
+    lines = [
+        json.dumps({"id": "ecb-1", "url": "https://x.example/1", "title": "A", "text": TEXT}),
+        "{not json",
+        json.dumps({"id": "ecb-2", "url": "https://x.example/2", "text": ""}),
+        json.dumps(
+            {
+                "id": "ecb-3",
+                "url": "https://x.example/3",
+                "text": TEXT,
+                "published_at": "2026-11-27T10:00:00+09:00",
+                "authors": ["Kim"],
+            }
+        ),
+    ]
+    report = import_jsonl(store, lines)
+    assert report.imported == 2
+    assert [number for number, _ in report.errors] == [2, 3]
+    out = io.StringIO()
+    assert export_jsonl(store, out) == 2
+    exported = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {e["id"] for e in exported} == {"ecb-1", "ecb-3"}
+    third = next(e for e in exported if e["id"] == "ecb-3")
+    assert third["published_at"] == "2026-11-27T01:00:00+00:00"
+    assert set(third) == {
+        "id",
+        "url",
+        "source",
+        "title",
+        "authors",
+        "published_at",
+        "language",
+        "text",
+    }
