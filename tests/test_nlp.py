@@ -1,0 +1,262 @@
+"""Tests for the enrichment stage: entities, aliases, quotes, sentences, key phrases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from briefing.entities import (
+    Mention,
+    alias_key,
+    clean_surface,
+    display_name,
+    load_alias_table,
+    resolve_entities,
+)
+from briefing.nlp import Enricher, Enrichment, Entity, Quote, load_aliases, load_pipeline
+from briefing.quotes import find_quote_spans
+
+SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_1c9110ec35ad72f2.txt"
+SEED_TITLE = "US to press for action over N. Korea provocations after Kim-Putin summit"
+
+
+@pytest.fixture(scope="module")
+def enricher() -> Enricher:
+    return Enricher()
+
+
+@pytest.fixture(scope="module")
+def seed(enricher: Enricher) -> Enrichment:
+    return enricher.enrich(SEED_TITLE, SEED.read_text(encoding="utf-8"))
+
+
+def _entity(result: Enrichment, text: str) -> Entity:
+    matches = [e for e in result.entities if e.text == text]
+    assert matches, f"{text!r} not in {[e.text for e in result.entities]}"
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("Kim Jong-un", "PERSON"),
+        ("Vladimir Putin", "PERSON"),
+        ("Jake Sullivan", "PERSON"),
+        ("Cho Tae-yong", "PERSON"),
+        ("Takeo Akiba", "PERSON"),
+        ("North Korea", "GPE"),
+        ("Russia", "GPE"),
+        ("Ukraine", "GPE"),
+    ],
+)
+def test_seed_entities_are_canonical(seed: Enrichment, name: str, label: str) -> None:
+    assert _entity(seed, name).label == label
+
+
+def test_seed_short_names_fold_into_full_names(seed: Enrichment) -> None:
+    names = {e.text for e in seed.entities}
+    assert not names & {"Kim", "Putin", "Sullivan", "The United States", "US"}
+    assert _entity(seed, "Kim Jong-un").count >= 5
+    assert "Kim" in _entity(seed, "Kim Jong-un").mentions
+    assert _entity(seed, "Jake Sullivan").count >= 3
+
+
+def test_seed_aliases_and_demonyms_merge(seed: Enrichment) -> None:
+    north_korea = _entity(seed, "North Korea")
+    assert {"N. Korea", "North Korean"} <= set(north_korea.mentions)
+    assert "Russian" in _entity(seed, "Russia").mentions
+    assert _entity(seed, "United States").count >= 3
+
+
+def test_seed_drops_titles_and_wire_credit(seed: Enrichment) -> None:
+    names = {e.text for e in seed.entities}
+    assert "National Security Advisor" not in names
+    assert "Yonhap" not in names
+    assert seed.sentences[-1].endswith("voted for.")
+
+
+def test_seed_entities_sorted_by_count(seed: Enrichment) -> None:
+    counts = [e.count for e in seed.entities]
+    assert counts == sorted(counts, reverse=True)
+    assert {e.label for e in seed.entities} <= {"PERSON", "ORG", "GPE", "NORP", "LOC", "EVENT"}
+
+
+def test_seed_sullivan_quotes(seed: Enrichment) -> None:
+    by_start = {q.text.split()[0:4].__str__(): q for q in seed.quotes}
+    assert len(seed.quotes) == 4, by_start.keys()
+    press, view, three, aligned = seed.quotes
+    assert press.text.startswith("We will continue to press for further action")
+    assert press.text.endswith("international law")
+    assert view.text.startswith("Our view has been before")
+    assert (press.verb, view.verb) == ("told", "said")
+    assert three.text.startswith("The three of us")
+    assert aligned.text.startswith("We are very closely aligned")
+    assert {q.speaker for q in seed.quotes} == {"Jake Sullivan"}
+    assert "We will continue" in seed.sentences[press.sentence_index]
+    assert "We are very closely" in seed.sentences[aligned.sentence_index]
+
+
+def test_seed_scare_quote_is_not_kept(seed: Enrichment) -> None:
+    assert not any(q.text.rstrip(".") == "advance" for q in seed.quotes)
+
+
+def test_seed_sentences_are_clean(seed: Enrichment) -> None:
+    assert len(seed.sentences) == 10
+    assert seed.sentences[1].endswith('"advance."')
+    assert seed.sentences[2].startswith("North Korean leader Kim Jong-un")
+    assert all(s == s.strip() and "\n" not in s for s in seed.sentences)
+    assert SEED_TITLE not in seed.sentences
+
+
+def test_seed_key_phrases(seed: Enrichment) -> None:
+    assert 5 <= len(seed.key_phrases) <= 10
+    assert any("arms deal" in p for p in seed.key_phrases)
+    lowered = [p.casefold() for p in seed.key_phrases]
+    assert not {"the", "he", "it", "we", "north korea"} & set(lowered)
+    assert not any(p.startswith(("the ", "a ", "an ")) for p in lowered)
+
+
+def test_round_trip_through_json(seed: Enrichment) -> None:
+    data = json.loads(json.dumps(seed.to_dict()))
+    assert Enrichment.from_dict(data) == seed
+    assert data["quotes"][0]["speaker"] == "Jake Sullivan"
+
+
+def test_enrichment_is_deterministic(enricher: Enricher, seed: Enrichment) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    again = list(enricher.enrich_many([(SEED_TITLE, text), ("", "")]))
+    assert again[0].to_dict() == seed.to_dict()
+
+
+def test_empty_text(enricher: Enricher) -> None:
+    result = enricher.enrich("", "")
+    assert result.entities == [] and result.quotes == [] and result.sentences == []
+    assert result.key_phrases == []
+    assert result.model
+
+
+def test_title_entities_count(enricher: Enricher) -> None:
+    result = enricher.enrich("DPRK fires missile", "The launch was detected on Monday.")
+    assert [e.text for e in result.entities] == ["North Korea"]
+    assert result.sentences == ["The launch was detected on Monday."]
+
+
+@pytest.mark.parametrize("alias", ["DPRK", "D.P.R.K.", "N. Korea", "n korea", "North Korea"])
+def test_aliases_map_to_north_korea(alias: str) -> None:
+    assert load_aliases()[alias_key(alias)] == "North Korea"
+
+
+def test_capital_is_not_an_alias_of_its_country() -> None:
+    aliases = load_aliases()
+    assert alias_key("Pyongyang") not in aliases
+    assert alias_key("Moscow") not in aliases
+
+
+def test_extra_aliases_extend_table(tmp_path: Path) -> None:
+    aliases = load_aliases(extra={"Pyongyang regime": "North Korea", "KJU": "Kim Jong-un"})
+    assert aliases[alias_key("kju")] == "Kim Jong-un"
+    assert aliases[alias_key("DPRK")] == "North Korea"
+    custom = tmp_path / "aliases.toml"
+    custom.write_text('[aliases]\n"Acme Corp" = ["Acme"]\n[display]\n"Acme Corp" = "ACME"\n')
+    table = load_alias_table(custom)
+    assert table.aliases == {"acme corp": "Acme Corp", "acme": "Acme Corp"}
+    assert display_name("Acme Corp", table.display) == "ACME"
+    assert display_name("Other", table.display) == "Other"
+
+
+def test_custom_aliases_reach_enricher(enricher: Enricher) -> None:
+    custom = Enricher(aliases={"Pyongyang": "North Korea"})
+    text = "Pyongyang said on Monday that the talks would go on."
+    assert [e.text for e in custom.enrich("", text).entities][:1] == ["North Korea"]
+    assert "Pyongyang" in [e.text for e in enricher.enrich("", text).entities]
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("the United States", "United States"),
+        ("North Korea's", "North Korea"),
+        ("Ukrainians'", "Ukrainians"),
+        ("  Jake\n Sullivan ", "Jake Sullivan"),
+        ("Mr. Biden", "Biden"),
+        ("Kim’s", "Kim"),
+    ],
+)
+def test_clean_surface(raw: str, clean: str) -> None:
+    assert clean_surface(raw) == clean
+
+
+def test_short_names_resolve_forwards_and_backwards() -> None:
+    mentions = [
+        Mention("Sullivan", "PERSON", 0),
+        Mention("Jake Sullivan", "PERSON", 10),
+        Mention("Kim", "PERSON", 30),
+        Mention("Kim Jong-un", "PERSON", 40),
+        Mention("Sullivan", "ORG", 60),  # a mislabel still folds into the person
+        Mention("Biden", "PERSON", 70),
+    ]
+    entities, starts = resolve_entities(mentions, {})
+    by_text = {e.text: e for e in entities}
+    assert set(by_text) == {"Jake Sullivan", "Kim Jong-un", "Biden"}
+    assert by_text["Jake Sullivan"].count == 3
+    assert by_text["Jake Sullivan"].label == "PERSON"
+    assert starts[0] == starts[60] == "Jake Sullivan"
+    assert starts[30] == "Kim Jong-un"
+
+
+def test_ambiguous_short_name_goes_to_most_mentioned() -> None:
+    mentions = [
+        Mention("Kim Yo-jong", "PERSON", 0),
+        Mention("Kim Jong-un", "PERSON", 20),
+        Mention("Kim Jong Un", "PERSON", 40),
+        Mention("Kim", "PERSON", 60),
+    ]
+    entities, _ = resolve_entities(mentions, load_aliases())
+    assert [(e.text, e.count) for e in entities] == [("Kim Jong-un", 3), ("Kim Yo-jong", 1)]
+
+
+def test_mislabel_keeps_most_frequent_label() -> None:
+    mentions = [Mention("Apple", "ORG", 0), Mention("Apple", "ORG", 9), Mention("Apple", "GPE", 20)]
+    entities, _ = resolve_entities(mentions, {})
+    assert [(e.text, e.label, e.count) for e in entities] == [("Apple", "ORG", 3)]
+
+
+def test_quote_spans_pair_curly_and_straight_marks() -> None:
+    text = '“One two three,” she said. He said "four five six."\n“Unclosed runs on'
+    spans = find_quote_spans(text)
+    quoted = [text[s.open + 1 : s.close] for s in spans]
+    assert quoted == ["One two three,", "four five six.", "Unclosed runs on"]
+
+
+def test_quote_patterns(enricher: Enricher) -> None:
+    text = (
+        "Foreign Minister Sergei Lavrov met Antony Blinken in Jakarta on Thursday.\n"
+        "“We have nothing to hide from anyone at all,” said Lavrov.\n"
+        "Blinken told reporters: “The door to diplomacy remains open for now.”\n"
+        "He added that the sanctions would stay. “They will stay in place for a long time.”\n"
+        'The plan is "dead on arrival for the region," according to Lavrov.'
+    )
+    quotes = enricher.enrich("", text).quotes
+    got = [(q.text.split()[0], q.speaker) for q in quotes]
+    assert got == [
+        ("We", "Sergei Lavrov"),
+        ("The", "Antony Blinken"),
+        ("They", "Antony Blinken"),
+        ("dead", "Sergei Lavrov"),
+    ]
+    assert quotes[-1].verb == "according to"
+
+
+def test_load_pipeline_names_what_it_tried(monkeypatch: pytest.MonkeyPatch) -> None:
+    import briefing.nlp as nlp_module
+
+    monkeypatch.setattr(nlp_module, "FALLBACK_MODELS", ("no_such_model_b",))
+    with pytest.raises(RuntimeError, match="no_such_model_a, no_such_model_b"):
+        load_pipeline("no_such_model_a")
+
+
+def test_quote_from_dict_accepts_missing_speaker() -> None:
+    quote = Quote.from_dict({"text": "a b c", "sentence_index": 2})
+    assert quote == Quote("a b c", None, None, 2)
