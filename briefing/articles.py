@@ -126,7 +126,8 @@ def recent_fingerprints(session: Session, days: int = 14) -> Iterator[tuple[str,
         Article.fetched_at >= since, Article.fingerprint.is_not(None)
     )
     for article_id, value in session.execute(query):
-        yield str(article_id), int(value)
+        if value is not None:
+            yield str(article_id), int(value)
 
 
 def to_export(article: Article) -> dict[str, Any]:

@@ -53,11 +53,11 @@ def crawl_and_record(
         if live is not None:
             live.stop()
     with store.session() as session:
-        run = session.get(CrawlRun, run_id)
-        if run is not None:
-            run.finished_at = utcnow()
-            run.status = summary.status
-            run.stats = summary.to_dict()
+        finished = session.get(CrawlRun, run_id)
+        if finished is not None:
+            finished.finished_at = utcnow()
+            finished.status = summary.status
+            finished.stats = summary.to_dict()
     _warn_on_silent_sources(summary)
     return summary
 

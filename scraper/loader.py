@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 from typing import TYPE_CHECKING
 
@@ -50,8 +51,8 @@ class SourceSpiderLoader:
             known = ", ".join(sorted(self._spiders)) or "none"
             raise KeyError(f"Spider not found: {spider_name} (sources: {known})") from None
 
-    def list(self) -> list[str]:
+    def list(self) -> builtins.list[str]:
         return sorted(self._spiders)
 
-    def find_by_request(self, request: Request) -> list[str]:
+    def find_by_request(self, request: Request) -> builtins.list[str]:
         return [name for name, cls in self._spiders.items() if cls.handles_request(request)]

@@ -41,7 +41,7 @@ _BY_EXCEPTION: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
 
 def reason_for_failure(failure: Failure) -> str:
     """Map a download failure to a short, stable reason name."""
-    if failure.check(HttpError):
+    if isinstance(failure.value, HttpError):
         return f"http_{failure.value.response.status}"
     if failure.check(IgnoreRequest):
         message = str(failure.value).lower()

@@ -71,7 +71,7 @@ class ArticleSpider(Spider):
     def _page_text(self, response: Response) -> str | None:
         """Return the page's decoded HTML, or None after counting why it is unusable."""
         body = response.body
-        content_type = response.headers.get(b"Content-Type", b"").split(b";")[0].strip().lower()
+        content_type = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
         if not body.strip():
             self.skip("empty_body", response.url)
         elif not isinstance(response, TextResponse) or (
