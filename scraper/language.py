@@ -1,0 +1,41 @@
+"""Detect an article's language from its text, with the page's own declaration as a hint."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+logger = logging.getLogger(__name__)
+
+# Below this many characters a text classifier guesses more than it knows.
+MIN_TEXT_CHARS = 60
+# Classify a prefix only: language is settled in the first paragraphs and the cost grows
+# with length.
+SAMPLE_CHARS = 1200
+# Trust the classifier over the page's declaration only when it is this sure.
+OVERRIDE_CONFIDENCE = 0.95
+
+
+@cache
+def _identifier():  # type: ignore[no-untyped-def]
+    """Load py3langid's model once, with probabilities normalised to 0..1."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, declared: str | None, default: str | None = None) -> str | None:
+    """Return an ISO 639-1 code: the text's language, else the declared one, else default."""
+    sample = text[:SAMPLE_CHARS]
+    if len(sample.strip()) < MIN_TEXT_CHARS:
+        return declared or default
+    try:
+        code, confidence = _identifier().classify(sample)
+    except Exception:  # the classifier must never take the extraction down with it
+        logger.debug("language classifier failed", exc_info=True)
+        return declared or default
+    if declared is None or code == declared:
+        return code
+    # Pages often declare a site-wide language (e.g. "en" on a German article); believe the
+    # text when it is clear, the page when the text is ambiguous.
+    return code if confidence >= OVERRIDE_CONFIDENCE else declared
