@@ -65,7 +65,7 @@ class DemoSite:
             "/continental/about": "not_article",
             "/meridian/about": "not_article",
             "/pacific-ledger/go/moved-story/": "redirect_loop",
-            **{a.path: "robots_disallowed" for a in self.private_articles},
+            **{a.path: "robots_txt" for a in self.private_articles},
         }
         self.fault_pages = dict(FAULT_PAGES) if faults else {}
         self._routes: dict[str, Route] = {}

@@ -25,9 +25,9 @@ HTML = "text/html; charset=utf-8"
 MALFORMED_FEED = "/faults/malformed-feed.xml"
 FAULT_PAGES = {  # path -> why a crawler should end up not storing it
     "/faults/timeout": "timeout",
-    "/faults/binary": "binary",
+    "/faults/binary": "binary_body",
     "/faults/binary.bin": "not_html",
-    "/faults/empty": "empty",
+    "/faults/empty": "empty_body",
     "/faults/huge": "too_large",
     "/faults/bad-encoding": "bad_encoding",
     "/faults/wrong-encoding": "wrong_encoding",

@@ -226,7 +226,7 @@ def test_section_spiders_can_reach_every_article(demo: tuple[str, DemoSite]) -> 
 
 def test_default_broken_pages_fail_as_expected(demo: tuple[str, DemoSite]) -> None:
     base, site = demo
-    expected = {"http_404": 404, "http_500": 500, "not_article": 200, "robots_disallowed": 200}
+    expected = {"http_404": 404, "http_500": 500, "not_article": 200, "robots_txt": 200}
     for path, reason in site.broken_pages.items():
         status, headers, _ = fetch(base, path)
         if reason == "redirect_loop":
