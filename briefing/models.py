@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -145,3 +147,37 @@ class BriefingRecord(Base):
     built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     story_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     article_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Subscriber(Base):
+    """Someone who receives the briefing, added with `briefing subscribers add`."""
+
+    __tablename__ = "subscribers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # None follows [mail] attach_pdf; True or False overrides it for this subscriber.
+    attach_pdf: Mapped[bool | None] = mapped_column(Boolean)
+    # `remove` deactivates rather than deletes, so past deliveries keep their recipient.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """One briefing to one recipient: the record that makes sending exactly-once."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    # pending -> sending -> sent | failed; see briefing/delivery.py for what `sending` means.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Chosen before the first attempt and kept for every retry, so receivers can de-duplicate.
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("day", "recipient", name="uq_deliveries_day_recipient"),)
