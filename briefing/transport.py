@@ -21,6 +21,7 @@ from briefing.config import MailConfig, SmtpConfig
 from briefing.mail import MailError
 
 log = logging.getLogger(__name__)
+FILE_MODE = 0o644
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ class OutboxTransport:
                     stream.write(data)
                     stream.flush()
                     os.fsync(stream.fileno())
+                os.chmod(temporary, FILE_MODE)  # mkstemp makes 0600; match the archive files
                 os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)

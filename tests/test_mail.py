@@ -483,6 +483,7 @@ def test_outbox_writes_each_message_once_and_atomically(tmp_path: Path) -> None:
     [written] = list((tmp_path / "outbox").iterdir())  # no temporary file left behind
     assert written.name.startswith("2024-05-14_desk.night-at-example.org_")
     assert written.suffix == ".eml" and outbox.accepted(item) is True
+    assert written.stat().st_mode & 0o777 == 0o644
     parsed = email.message_from_bytes(written.read_bytes(), policy=policy.default)
     assert parsed["Message-ID"] == "<test.1@example.org>"
     outbox.send(item)  # the same message again replaces its own file
