@@ -39,8 +39,25 @@ BOILERPLATE_LINE = re.compile(
     r"|all rights reserved|\d*\s*comments?|leave a (?:comment|reply)|click here|advertisement"
     r"|get the latest|get access|newsletter|download (?:the|our) app|listen to|watch:|also on"
     r"|mehr zum thema|lesen sie auch|weitere artikel|leia também|veja também|lea también"
-    r"|lire aussi|leggi anche|\w+(?: \w+)? contributed (?:to this report|reporting)"
-    r"|additional reporting by|have a tip)",
+    r"|lire aussi|leggi anche|.{0,60}\bcontributed (?:to this report|reporting)"
+    r"|additional reporting by|have a tip|tell us what you think|updated\b.{0,40}\d)",
+    re.IGNORECASE,
+)
+# Anywhere in a short closing line: promotion, legal notice, or a way to reach the author.
+CLOSING_PROMO = re.compile(
+    r"newsletter|subscribe|sign(?:ing)? up|inbox|all rights reserved|copyright|©|https?://|\b\S+@\S+\.\w+",
+    re.IGNORECASE,
+)
+MAX_PROMO_WORDS = 25
+MAX_LINES_UNDER_HEADER = 2
+# A heading over a list of other articles or tags; what follows it at the end goes too.
+SECTION_HEADER = re.compile(
+    r"^(?:tags?|related(?: \w+)?|most (?:read|popular|viewed)\b.*|don'?t miss"
+    r"|read (?:more|next|also)|more from .*|see also|you may also like|recommended(?: for you)?"
+    r"|top stories|trending(?: now)?"
+    r"|mehr zum thema|weitere artikel|lesen sie (?:auch|mehr)|das könnte sie auch interessieren"
+    r"|leia (?:também|mais)|veja também|lea también|más noticias|(?:à )?lire aussi|leggi anche)"
+    r"\s*:?$",
     re.IGNORECASE,
 )
 LINK_LINE_LABEL = re.compile(
@@ -49,6 +66,11 @@ LINK_LINE_LABEL = re.compile(
     re.IGNORECASE,
 )
 MAX_BOILERPLATE_WORDS = 30
+# A split body's chunks sit within this many levels of a common ancestor.
+CHUNK_ANCESTOR_LEVELS = 2
+BODY_CLASS = re.compile(r"body|article|content|text|story|chunk|entry|paragraph|richtext", re.I)
+MIN_CHUNK_WORDS = 5
+MAX_LINK_SHARE = 0.5
 # The headline is looked for among the first lines only; what precedes it must be short.
 LEADING_WINDOW = 5
 MAX_KICKER_WORDS = 8
@@ -114,7 +136,7 @@ def extract_body(tree: HtmlElement, url: str, meta: PageMetadata) -> str:
     if len(raw) < RETRY_BELOW_CHARS:
         raw = max(raw, _trafilatura_text(tree, url, fast=False), key=len)
     lines = [" ".join(line.split()) for line in (raw or "").split("\n")]
-    lines = [line for line in lines if line]
+    lines = _add_split_chunks(tree, [line for line in lines if line])
     titles = [meta.title, *meta.title_candidates] if meta.title else meta.title_candidates
     lines = _drop_leading_noise(lines, titles)
     lines = _drop_link_lines(lines, _anchor_texts(tree))
@@ -131,6 +153,52 @@ def _trafilatura_text(tree: HtmlElement, url: str, *, fast: bool) -> str:
         tree, url=url, fast=fast, favor_precision=True, include_comments=False, deduplicate=False
     )
     return text or ""
+
+
+def _add_split_chunks(tree: HtmlElement, lines: list[str]) -> list[str]:
+    """Add the rest of a body split over repeated containers; trafilatura keeps only one."""
+    container = _repeated_container(tree, lines)
+    if container is None:
+        return lines
+    known = _normalise(" ".join(lines))
+    before: list[str] = []
+    after: list[str] = []
+    chunks = tree.xpath("//*[@class=$cls]", cls=container.get("class"))
+    near = set(list(container.iterancestors())[:CHUNK_ANCESTOR_LEVELS])
+    for position, chunk in enumerate(chunks):
+        if chunk is container or near.isdisjoint(
+            list(chunk.iterancestors())[:CHUNK_ANCESTOR_LEVELS]
+        ):
+            continue
+        found = [text for text in map(_paragraph_text, chunk.iter("p")) if text]
+        found = [text for text in found if _normalise(text) not in known]
+        (after if container in chunks[:position] else before).extend(found)
+    return before + lines + after if before or after else lines
+
+
+def _paragraph_text(paragraph: HtmlElement) -> str:
+    """Return a paragraph's text if it reads like prose: long enough, mostly not links."""
+    text = " ".join(paragraph.text_content().split())
+    if len(text.split()) < MIN_CHUNK_WORDS:
+        return ""
+    linked = sum(len(a.text_content()) for a in paragraph.iter("a"))
+    return text if linked < len(text) * MAX_LINK_SHARE else ""
+
+
+def _repeated_container(tree: HtmlElement, lines: list[str]) -> HtmlElement | None:
+    """Find the body-like classed element around the first paragraph that repeats on the page."""
+    wanted = {_normalise(line) for line in lines[:3] if len(line.split()) >= 8}
+    if not wanted:
+        return None
+    for paragraph in tree.iter("p"):
+        if _normalise(paragraph.text_content()) not in wanted:
+            continue
+        for ancestor in list(paragraph.iterancestors())[:CHUNK_ANCESTOR_LEVELS]:
+            cls = ancestor.get("class") or ""
+            if BODY_CLASS.search(cls) and len(tree.xpath("//*[@class=$cls]", cls=cls)) > 1:
+                return ancestor
+        return None
+    return None
 
 
 def _normalise(text: str) -> str:
@@ -187,14 +255,39 @@ def _drop_link_lines(lines: list[str], anchors: set[str]) -> list[str]:
 
 
 def _drop_trailing_boilerplate(lines: list[str]) -> list[str]:
-    """Drop share/follow/subscribe/copyright lines at the end of the text."""
+    """Drop section headings over link lists, then share/follow/legal lines at the end."""
+    lines = _drop_section_headers(lines)
     end = len(lines)
-    while end > 1:
-        line = lines[end - 1]
-        if len(line.split()) > MAX_BOILERPLATE_WORDS or not BOILERPLATE_LINE.match(line):
-            break
+    while end > 1 and _is_closing_boilerplate(lines[end - 1]):
         end -= 1
     return lines[:end]
+
+
+def _drop_section_headers(lines: list[str]) -> list[str]:
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if len(line.split()) <= 6 and SECTION_HEADER.match(line):
+            rest = lines[index + 1 :]
+            if len(rest) <= MAX_LINES_UNDER_HEADER and all(_is_list_like(r) for r in rest):
+                break  # "Tags" or "Related" closing the text: the rest is its list
+            continue
+        kept.append(line)
+    return kept or lines
+
+
+def _is_list_like(line: str) -> bool:
+    """Tell a line of link titles or comma-separated tags from a paragraph."""
+    words = len(line.split())
+    return words <= MAX_BOILERPLATE_WORDS or line.count(",") >= words * 0.15
+
+
+def _is_closing_boilerplate(line: str) -> bool:
+    words = len(line.split())
+    if words > MAX_BOILERPLATE_WORDS:
+        return False
+    return bool(BOILERPLATE_LINE.match(line)) or (
+        words <= MAX_PROMO_WORDS and bool(CLOSING_PROMO.search(line))
+    )
 
 
 def _json_ld_body(tree: HtmlElement) -> str:
