@@ -1,4 +1,4 @@
-"""Find direct quotes in an article and attribute each to its speaker."""
+"""Split an article into sentences and quotes, and attribute each quote to its speaker."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ _PRONOUNS = frozenset({"he", "she"})
 _SUBJECTS = frozenset({"nsubj", "nsubjpass"})
 _TERMINAL = re.compile(r"[.!?](?=[\s\"”’]|$)")
 _MARKS = '"“”'
+
+# A wire credit at the end ("(Yonhap)") or a dateline at the start ("SEOUL, Sept. 15 (Yonhap)
+# --") names the agency, not the story: its mentions and sentence are left out.
+_CREDIT_END = re.compile(r"\(\s*[A-Z][\w.&' -]{1,40}\)\s*$")
+_DATELINE = re.compile(r"^[A-Z][\w .,'-]{0,60}\([A-Z][\w.&' -]{1,30}\)\s*(?:--|—|–|-)\s*")
+_CREDIT_SENTENCE = re.compile(r"^\(\s*[\w.&' -]+\)$")
 
 
 @dataclass(slots=True)
@@ -82,12 +88,43 @@ def find_quote_spans(text: str, start: int = 0) -> list[QuoteSpan]:
     return spans
 
 
+def credit_ranges(text: str, body_start: int) -> list[tuple[int, int]]:
+    """Return the character ranges of a wire credit or dateline."""
+    ranges = []
+    if match := _CREDIT_END.search(text, body_start):
+        ranges.append(match.span())
+    if match := _DATELINE.match(text[body_start:]):
+        ranges.append((body_start + match.start(), body_start + match.end()))
+    return ranges
+
+
+def sentence_spans(doc: Doc, text: str, body_start: int) -> list[tuple[int, int]]:
+    """Return body sentence spans, split at line breaks, closing quotes kept with their text."""
+    spans: list[tuple[int, int]] = []
+    for sent in doc.sents:
+        start, end = max(sent.start_char, body_start), sent.end_char
+        for part in re.finditer(r"[^\n]+", text[start:end]):
+            spans.append((start + part.start(), start + part.end()))
+    fixed: list[tuple[int, int]] = []
+    for start, end in spans:
+        # spaCy often starts the next sentence with the closing mark of a quote ("advance.")
+        lead = re.match(r"[\"”’)\]]+(?=\s|$)", text[start:end])
+        if lead and fixed and text[fixed[-1][1] : start].strip() == "":
+            fixed[-1] = (fixed[-1][0], start + lead.end())
+            start += lead.end()
+        if text[start:end].strip() and not _CREDIT_SENTENCE.match(text[start:end].strip()):
+            fixed.append((start, end))
+    return fixed
+
+
 class Attributor:
     """Attribute quotes to speakers using the parse, the entities and nearby pronouns."""
 
-    def __init__(self, doc: Doc, entity_at: Mapping[int, str], spans: Sequence[QuoteSpan]):
+    def __init__(
+        self, doc: Doc, text: str, entity_at: Mapping[int, str], spans: Sequence[QuoteSpan]
+    ) -> None:
         self.doc = doc
-        self.text = doc.text
+        self.text = text
         self.spans = spans
         self.token_starts = [t.idx for t in doc]
         self.ent_of: dict[int, str] = {}
@@ -151,8 +188,8 @@ class Attributor:
         for sub in token.subtree:
             if sub.i in self.ent_of and sub.ent_type_ in ("PERSON", "ORG"):
                 return self.ent_of[sub.i]
-        if token.pos_ in ("NOUN", "PROPN"):
-            words = [t.text for t in token.subtree if t.i <= token.i and t.pos_ not in ("DET",)]
+        if token.tag_.startswith("NN"):
+            words = [t.text for t in token.subtree if t.i <= token.i and t.tag_ != "DT"]
             return " ".join(words) or None
         return None
 
@@ -214,16 +251,17 @@ def extract_quotes(
     body_start: int = 0,
 ) -> list[Quote]:
     """Extract quotes of MIN_QUOTE_WORDS+ words from the body, with speakers."""
-    spans = find_quote_spans(doc.text, body_start)
-    attributor = Attributor(doc, entity_at, spans)
+    full_text = doc.text  # Doc.text is rebuilt on every access
+    spans = find_quote_spans(full_text, body_start)
+    attributor = Attributor(doc, full_text, entity_at, spans)
     quotes: list[Quote] = []
     carried: tuple[str | None, str | None] = (None, None)
     for index, span in enumerate(spans):
         speaker, verb = attributor.attribute(index)
-        if speaker is None and index and _continues(doc.text, spans[index - 1], span):
+        if speaker is None and index and _continues(full_text, spans[index - 1], span):
             speaker, verb = carried  # the previous speaker's words carry on
         carried = (speaker, verb)
-        text = _clean_quote(doc.text[span.open + 1 : span.close])
+        text = _clean_quote(full_text[span.open + 1 : span.close])
         if len(text.split()) >= MIN_QUOTE_WORDS:
             sentence = max(bisect.bisect_right(sentence_starts, span.open + 1) - 1, 0)
             quotes.append(Quote(text, speaker, verb, sentence))

@@ -260,3 +260,13 @@ def test_load_pipeline_names_what_it_tried(monkeypatch: pytest.MonkeyPatch) -> N
 def test_quote_from_dict_accepts_missing_speaker() -> None:
     quote = Quote.from_dict({"text": "a b c", "sentence_index": 2})
     assert quote == Quote("a b c", None, None, 2)
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_results(enricher: Enricher, seed: Enrichment) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    articles = [(SEED_TITLE, text), ("", ""), ("DPRK fires missile", "It flew 500 km.")] * 3
+    with Enricher(n_process=2, batch_size=2) as parallel:
+        results = list(parallel.enrich_many(iter(articles)))
+    assert [r.to_dict() for r in results] == [r.to_dict() for r in enricher.enrich_many(articles)]
+    assert results[0] == seed and results[6] == seed
