@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -391,3 +393,46 @@ def test_cli_commands(tmp_path: Path, server) -> None:  # type: ignore[no-untype
     assert len(recorder.received) == 3
     missing = runner.invoke(app, ["send", "--date", "2024-05-15", *where])
     assert missing.exit_code == 1 and "briefing build --date 2024-05-15" in missing.output
+
+
+@pytest.fixture
+def postgres_store() -> Iterator[Store]:
+    """A store in a throwaway PostgreSQL database, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import NullPool
+
+    url = os.environ.get(
+        "BRIEFING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres"
+    )
+    admin = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    name = f"briefing_mail_{secrets.token_hex(4)}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    except OperationalError:
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    store = Store(url.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        yield store
+    finally:
+        store.close()
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {name}"))
+
+
+@pytest.mark.postgres
+def test_exactly_once_on_postgresql(tmp_path, postgres_store, server) -> None:  # type: ignore[no-untyped-def]
+    recorder, controller = server
+    recorder.refuse.add("gone@example.org")
+    config = make_config(tmp_path, controller.port, "a@example.org", "gone@example.org")
+    archive(config)
+    add_subscriber(postgres_store, config, "b@example.org")
+    report = send_briefing(postgres_store, config, DAY)
+    again = send_briefing(postgres_store, config, DAY)
+    assert (
+        report.sent == ["a@example.org", "b@example.org"]
+        and "550" in report.failed["gone@example.org"]
+    )
+    assert again.sent == [] and len(recorder.received) == 2
+    assert {r.status for r in list_deliveries(postgres_store, DAY)} == {"sent", "failed"}
