@@ -23,6 +23,8 @@ EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 sys.path.insert(0, str(REPO))
 
 from scraper.extract import extract_article  # noqa: E402
+from scraper.language import ALIASES  # noqa: E402
+from scraper.metadata import read_metadata  # noqa: E402
 
 
 def decode(raw: bytes) -> str:
@@ -144,6 +146,9 @@ def bench_pages(limit: int | None, verbose: bool) -> list[float]:
         counts["names_wanted"] += wanted
         counts["article"] += article.page_type == "article"
         languages[f"{row['country']}:{article.language}"] += 1
+        declared = declared_language(html, row["url"])
+        counts["lang_declared"] += declared is not None
+        counts["lang_agrees"] += declared is not None and declared == article.language
         if verbose:
             report_misses(row, expected, article, utc_day, same)
     print_page_figures(counts, languages)
@@ -162,6 +167,15 @@ def fundus_body(expected: dict) -> str:
     for section in body.get("sections") or []:
         parts += list(section.get("headline") or []) + list(section.get("paragraphs") or [])
     return "\n\n".join(parts)
+
+
+def declared_language(html: str, url: str) -> str | None:
+    """Return the language the page declares (<html lang>, og:locale), for comparison."""
+    from trafilatura.utils import load_html
+
+    tree = load_html(html)
+    declared = read_metadata(tree, url).html_lang if tree is not None else None
+    return ALIASES.get(declared, declared) if declared else None
 
 
 def report_misses(row: dict, expected: dict, article, utc_day: bool, authors_ok: bool) -> None:  # type: ignore[no-untyped-def]
@@ -185,6 +199,8 @@ def print_page_figures(counts: Counter[str], languages: Counter[str]) -> None:
     print(f"  authors, exact set      {counts['authors'] / n:.1%}")
     print(f"  author names            P {precision:.3f}  R {recall:.3f}")
     print(f"  page_type 'article'     {counts['article'] / n:.1%}")
+    agree, declared = counts["lang_agrees"], counts["lang_declared"]
+    print(f"  language = declared     {agree}/{declared} pages that declare one")
     by_country: dict[str, Counter[str]] = {}
     for key, count in languages.items():
         country, lang = key.split(":")

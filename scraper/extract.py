@@ -187,12 +187,11 @@ def _paragraph_text(paragraph: HtmlElement) -> str:
 
 def _repeated_container(tree: HtmlElement, lines: list[str]) -> HtmlElement | None:
     """Find the body-like classed element around the first paragraph that repeats on the page."""
-    wanted = {_normalise(line) for line in lines[:3] if len(line.split()) >= 8}
-    if not wanted:
+    first = next((line for line in lines[:3] if len(line.split()) >= 8), None)
+    if first is None:
         return None
-    for paragraph in tree.iter("p"):
-        if _normalise(paragraph.text_content()) not in wanted:
-            continue
+    found = tree.xpath("//p[starts-with(normalize-space(.), $start)]", start=first[:40])
+    for paragraph in found[:1]:
         for ancestor in list(paragraph.iterancestors())[:CHUNK_ANCESTOR_LEVELS]:
             cls = ancestor.get("class") or ""
             if BODY_CLASS.search(cls) and len(tree.xpath("//*[@class=$cls]", cls=cls)) > 1:
@@ -233,12 +232,13 @@ def _is_dateline(line: str) -> bool:
 
 def _anchor_texts(tree: HtmlElement) -> set[str]:
     """Collect the normalised text of every link with at least four words."""
-    texts = set()
-    for anchor in tree.iter("a"):
-        norm = _normalise(anchor.text_content())
-        if norm.count(" ") >= 3:
-            texts.add(norm)
-    return texts
+    # the length filter runs inside libxml2, so the many short menu links cost nothing here
+    anchors = tree.xpath("//a[string-length(normalize-space(.)) > 15]")
+    return {
+        norm
+        for norm in map(_normalise, (a.text_content() for a in anchors))
+        if norm.count(" ") >= 3
+    }
 
 
 def _drop_link_lines(lines: list[str], anchors: set[str]) -> list[str]:

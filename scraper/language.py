@@ -11,9 +11,13 @@ logger = logging.getLogger(__name__)
 MIN_TEXT_CHARS = 60
 # Classify a prefix only: language is settled in the first paragraphs and the cost grows
 # with length.
-SAMPLE_CHARS = 1200
+SAMPLE_CHARS = 800
 # Trust the classifier over the page's declaration only when it is this sure.
 OVERRIDE_CONFIDENCE = 0.95
+# Without a declaration, a guess below this yields to the source's configured language.
+GUESS_CONFIDENCE = 0.5
+# Declared codes the classifier spells differently (Norwegian written forms, retired codes).
+ALIASES = {"nb": "no", "nn": "no", "iw": "he", "in": "id", "ji": "yi"}
 
 
 @cache
@@ -26,6 +30,7 @@ def _identifier():  # type: ignore[no-untyped-def]
 
 def detect_language(text: str, declared: str | None, default: str | None = None) -> str | None:
     """Return an ISO 639-1 code: the text's language, else the declared one, else default."""
+    declared = ALIASES.get(declared, declared) if declared else None
     sample = text[:SAMPLE_CHARS]
     if len(sample.strip()) < MIN_TEXT_CHARS:
         return declared or default
@@ -34,8 +39,10 @@ def detect_language(text: str, declared: str | None, default: str | None = None)
     except Exception:  # the classifier must never take the extraction down with it
         logger.debug("language classifier failed", exc_info=True)
         return declared or default
-    if declared is None or code == declared:
+    if code == declared:
         return code
     # Pages often declare a site-wide language (e.g. "en" on a German article); believe the
-    # text when it is clear, the page when the text is ambiguous.
-    return code if confidence >= OVERRIDE_CONFIDENCE else declared
+    # text when it is clear, the page (or the source's configured language) when it is not.
+    if declared is not None:
+        return code if confidence >= OVERRIDE_CONFIDENCE else declared
+    return code if confidence >= GUESS_CONFIDENCE or default is None else default

@@ -241,3 +241,9 @@ def test_detect_language_prefers_clear_text_and_falls_back() -> None:
     assert detect_language(english * 3, declared=None) == "en"
     assert detect_language("ok", declared="sv", default="en") == "sv"
     assert detect_language("", declared=None, default="en") == "en"
+
+
+def test_detect_language_normalises_declared_codes() -> None:
+    assert detect_language("ok", declared="nb") == "no"
+    norwegian = "Regjeringen la i dag fram et forslag om å bygge flere boliger i byene. " * 3
+    assert detect_language(norwegian, declared="nb") == "no"
