@@ -218,6 +218,9 @@ class DemoSite:
 
 class _DemoServer(ThreadingHTTPServer):
     daemon_threads = True  # a request stuck in /faults/timeout must not hold up shutdown
+    # socketserver's default backlog of 5 drops connections when a crawler opens dozens at
+    # once; the client then waits a full SYN retry (1 s) and reports a timeout.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], site: DemoSite) -> None:
         super().__init__(address, _Handler)

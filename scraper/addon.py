@@ -53,8 +53,9 @@ class BriefingAddon:
 
     def update_settings(self, settings: BaseSettings) -> None:
         config = config_from_settings(settings)
+        # "spider" priority: above scraper/settings.py's defaults, below `-s KEY=VALUE`.
         for key, value in settings_from_config(config).items():
-            settings.set(key, value, priority="addon")
+            settings.set(key, value, priority="spider")
 
 
 def crawl_store(crawler: Crawler) -> Store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import logging
 import re
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from scraper.language import detect_language
-from scraper.metadata import PageMetadata, json_ld_objects, parse_date, read_metadata, text_of
+from scraper.metadata import PageMetadata, json_ld_objects, parse_date, read_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ MAX_HTML_CHARS = 8_000_000
 # Below this, trafilatura probably missed the article and a JSON-LD articleBody may do better.
 SHORT_BODY_CHARS = 250
 TOKEN = re.compile(r"\w+")
+TAG = re.compile(r"<[^>]+>")
 DATE_LIKE = re.compile(
     r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d\d|\b(?:19|20)\d\d\b.*\b(?:jan|feb|m[aä]r|apr|ma[iy]"
     r"|jun|jul|aug|sep|o[ck]t|nov|de[cz])|\b(?:jan|feb|m[aä]r|apr|ma[iy]|jun|jul|aug|sep|o[ck]t"
@@ -114,7 +116,11 @@ def _extract(html: str, url: str, default_language: str | None) -> ExtractedArti
     if tree is None:
         return _empty(default_language)
     meta = read_metadata(tree, url)
-    text = extract_body(tree, url, meta)
+    try:
+        text = extract_body(tree, url, meta)
+    except Exception:  # keep the metadata of a page whose body defeats the extractor
+        logger.debug("body extraction failed for %s", url, exc_info=True)
+        text = ""
     published_at = meta.published_at
     if published_at is None and meta.page_type in (None, "article"):
         # a listing or home page has no publishing date, only its teasers' dates
@@ -191,12 +197,12 @@ def _repeated_container(tree: HtmlElement, lines: list[str]) -> HtmlElement | No
     if first is None:
         return None
     found = tree.xpath("//p[starts-with(normalize-space(.), $start)]", start=first[:40])
-    for paragraph in found[:1]:
-        for ancestor in list(paragraph.iterancestors())[:CHUNK_ANCESTOR_LEVELS]:
-            cls = ancestor.get("class") or ""
-            if BODY_CLASS.search(cls) and len(tree.xpath("//*[@class=$cls]", cls=cls)) > 1:
-                return ancestor
+    if not found:
         return None
+    for ancestor in list(found[0].iterancestors())[:CHUNK_ANCESTOR_LEVELS]:
+        cls = ancestor.get("class") or ""
+        if BODY_CLASS.search(cls) and len(tree.xpath("//*[@class=$cls]", cls=cls)) > 1:
+            return ancestor
     return None
 
 
@@ -264,6 +270,7 @@ def _drop_trailing_boilerplate(lines: list[str]) -> list[str]:
 
 
 def _drop_section_headers(lines: list[str]) -> list[str]:
+    """Drop "Related", "Tags", "Most read" headings, and the short list closing the text."""
     kept: list[str] = []
     for index, line in enumerate(lines):
         if len(line.split()) <= 6 and SECTION_HEADER.match(line):
@@ -282,6 +289,7 @@ def _is_list_like(line: str) -> bool:
 
 
 def _is_closing_boilerplate(line: str) -> bool:
+    """Tell a share/follow/subscribe/legal/contact line from the article's last paragraph."""
     words = len(line.split())
     if words > MAX_BOILERPLATE_WORDS:
         return False
@@ -291,8 +299,14 @@ def _is_closing_boilerplate(line: str) -> bool:
 
 
 def _json_ld_body(tree: HtmlElement) -> str:
-    bodies = (text_of(obj.get("articleBody")) for obj in json_ld_objects(tree))
-    return max((b for b in bodies if b), key=len, default="")
+    """Return the longest JSON-LD articleBody as paragraphs (pages rendered by JavaScript)."""
+    bodies = [
+        o["articleBody"] for o in json_ld_objects(tree) if isinstance(o.get("articleBody"), str)
+    ]
+    if not bodies:
+        return ""
+    text = TAG.sub(" ", html_lib.unescape(max(bodies, key=len)))
+    return "\n\n".join(" ".join(p.split()) for p in text.splitlines() if p.strip())
 
 
 def _date_from_htmldate(tree: HtmlElement, url: str) -> datetime | None:

@@ -57,6 +57,10 @@ class ValidatePipeline(_Stage):
             raise self.drop("not_article", item, f"{words} words")
         if not item.title:
             raise self.drop("not_article", item, "no title")
+        # News is dated: a page that shows neither a date nor article markup is an
+        # "About us", a landing page or a profile, whatever its length or its feed says.
+        if item.published_at is None and (item.page_type or "").lower() != "article":
+            raise self.drop("not_article", item, "no date and no article markup")
         if item.published_at is None and item.hints.get("published"):
             item.published_at = _parse_hint_time(item.hints["published"])
         return item

@@ -63,6 +63,7 @@ def summarise_stats(stats: dict[str, Any]) -> dict[str, int]:
         "duplicates": int(stats.get("briefing/duplicate_url", 0))
         + int(stats.get("briefing/duplicate_content", 0)),
         "already_stored": int(stats.get("briefing/already_stored", 0)),
+        "repaired_encoding": int(stats.get("briefing/repaired_encoding", 0)),
     }
     for key, value in stats.items():
         if key.startswith(SKIP_PREFIX):
@@ -81,6 +82,8 @@ def _crawl_child(config: Config, names: list[str], channel: Any, overrides: dict
     settings = Settings()
     settings.setmodule("scraper.settings", priority="project")
     settings.set(CONFIG_OBJECT, config, priority="cmdline")
+    # Skipped URLs are logged at WARNING; Scrapy's INFO chatter would drown the progress.
+    settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     settings.setdict(overrides, priority="cmdline")
     process = CrawlerProcess(settings)
     crawlers = []
@@ -132,7 +135,8 @@ def run_crawl(
             summary.status = "timed_out"
             break
         try:
-            kind, stats = channel.get(timeout=0.2)
+            # Once the child has exited, whatever it sent last is still in the pipe: drain it.
+            kind, stats = channel.get(timeout=0.2 if child.is_alive() else 1.0)
         except queue.Empty:
             if not child.is_alive():
                 summary.status = "failed" if child.exitcode else summary.status

@@ -32,7 +32,11 @@ REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 
 DOWNLOADER_MIDDLEWARES = {
     "scraper.middlewares.SkipStoredUrlsMiddleware": 50,
+    # Scrapy's own robots.txt middleware, with concurrent waiters fixed (see the class).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scraper.middlewares.RobotsTxtMiddleware": 100,
 }
+DUPEFILTER_CLASS = "scraper.middlewares.RedirectAwareDupeFilter"
 ITEM_PIPELINES = {
     "scraper.pipelines.ValidatePipeline": 100,
     "scraper.pipelines.CanonicalUrlPipeline": 200,

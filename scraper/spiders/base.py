@@ -12,7 +12,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from briefing.config import SourceConfig
-from scraper.extract import extract_article
+from scraper.extract import ExtractedArticle, extract_article
 from scraper.items import ArticleItem
 from scraper.skips import SKIP_PREFIX, reason_for_failure
 from scraper.urls import canonical_url
@@ -52,6 +52,7 @@ class ArticleSpider(Spider):
         if text is None:
             return
         extracted = extract_article(text, response.url, default_language=self.source.language)
+        extracted = self.refine(response, extracted)
         self.crawler.stats.inc_value("briefing/extracted")
         yield ArticleItem(
             source=self.source.name,
@@ -68,6 +69,10 @@ class ArticleSpider(Spider):
             hints=dict(response.meta.get("hints") or {}),
         )
 
+    def refine(self, response: TextResponse, extracted: ExtractedArticle) -> ExtractedArticle:
+        """Correct the generic extraction with what a site spider knows; generic: unchanged."""
+        return extracted
+
     def _page_text(self, response: Response) -> str | None:
         """Return the page's decoded HTML, or None after counting why it is unusable."""
         body = response.body
@@ -82,6 +87,11 @@ class ArticleSpider(Spider):
             self.skip("binary_body", response.url)
         else:
             text = _repair_encoding(response)
+            if text is not response.text:
+                self.crawler.stats.inc_value("briefing/repaired_encoding")
+                log.warning(
+                    "repaired %s: declared %s, body is UTF-8", response.url, response.encoding
+                )
             if text.count("\ufffd") > max(3, len(text) * MAX_REPLACEMENT_SHARE):
                 self.skip("bad_encoding", response.url, f"declared {response.encoding}")
                 return None

@@ -35,15 +35,11 @@ class FeedSpider(ArticleSpider):
         # Parse bytes, never a URL: feedparser would otherwise fetch things itself.
         parsed = feedparser.parse(response.body)
         entries = [entry for entry in parsed.entries if entry.get("link")]
-        if parsed.bozo and not entries:
-            self.skip("malformed_feed", response.url, str(parsed.get("bozo_exception", ""))[:200])
-            return
         if parsed.bozo:
-            log.warning(
-                "feed %s is malformed (%s); %d entries recovered",
-                response.url,
-                str(parsed.get("bozo_exception", ""))[:120],
-                len(entries),
+            # Counted even when entries were salvaged: whatever followed the break is lost.
+            problem = str(parsed.get("bozo_exception", ""))[:160]
+            self.skip(
+                "malformed_feed", response.url, f"{problem}; {len(entries)} entries recovered"
             )
         self.crawler.stats.inc_value("briefing/feed_entries", len(entries))
         for entry in entries:

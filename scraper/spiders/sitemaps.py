@@ -5,7 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 
 from lxml import etree
 from scrapy import Request
@@ -44,6 +45,21 @@ class NewsSitemapSpider(ArticleSpider):
             callback = self.parse_robots if url.endswith("/robots.txt") else self.parse_sitemap
             yield Request(url, callback=callback, errback=self.on_error, dont_filter=True)
 
+    def sitemap_filter(self) -> Callable[[str], bool]:
+        """Return a test of sitemap URLs: the source's allow/deny rules, when it has any.
+
+        A site-wide sitemap index lists every section; `allow` keeps this source's share.
+        """
+        allow = [re.compile(pattern) for pattern in self.source.allow]
+        deny = [re.compile(pattern) for pattern in self.source.deny]
+
+        def wanted(url: str) -> bool:
+            if any(rule.search(url) for rule in deny):
+                return False
+            return not allow or any(rule.search(url) for rule in allow)
+
+        return wanted
+
     def parse_robots(self, response: Response) -> Iterator[Request]:
         for url in sitemap_urls_from_robots(response.text, base_url=response.url):
             yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
@@ -63,9 +79,10 @@ class NewsSitemapSpider(ArticleSpider):
                     url = response.urljoin(loc.text.strip())
                     yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
             return
+        wanted = self.sitemap_filter()
         for entry in root.iterfind("{*}url"):
             loc = entry.findtext("{*}loc")
-            if not loc or not loc.strip():
+            if not loc or not loc.strip() or not wanted(loc.strip()):
                 continue
             hints = {
                 "title": entry.findtext(".//{*}news/{*}title"),
