@@ -148,7 +148,7 @@ def test_five_megabytes_of_nested_divs_are_fast() -> None:
 
 
 def test_json_ld_article_body_rescues_an_empty_page() -> None:
-    body = "The council met on Monday. " * 20
+    body = "The council met on Monday. " * 10 + "\n" + "It agreed a budget. " * 10
     head = (
         '<script type="application/ld+json">'
         + json.dumps({"@type": "NewsArticle", "headline": "Council meets", "articleBody": body})
@@ -156,7 +156,20 @@ def test_json_ld_article_body_rescues_an_empty_page() -> None:
     )
     article = extract_article(article_page("<div id='app'></div>", head), URL)
     assert article.text.startswith("The council met on Monday.")
+    assert article.text.split("\n\n")[1].startswith("It agreed a budget.")
     assert article.title == "Council meets"
+
+
+def test_body_failure_keeps_the_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("extractor bug")
+
+    monkeypatch.setattr("scraper.extract.trafilatura.extract", explode)
+    html, expected = load_golden(PAGES / "harbour_times" / "port-strike-graph.html")
+    article = extract_article(html, expected["url"])
+    assert article.text == ""
+    assert article.title == expected["title"]
+    assert article.authors == expected["authors"]
 
 
 def test_default_language_used_when_nothing_else_says() -> None:
