@@ -1,0 +1,297 @@
+"""Turn articles into weighted term vectors and group them through a k-nearest-neighbour graph."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+
+BLOCKS = ("words", "bigrams", "entities")
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’.\-][^\W_]+)*")
+# A compact stop list: the words that carry no event identity in news prose.
+STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them themselves
+    then there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself yourselves said says say told
+    according one two new year years day days week weeks last first like get got may might must
+    shall us per since around across among via yet still even ago back made make news reported
+    report reports mr mrs ms""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFeatures:
+    """What grouping needs to know about one article: plain data, no NLP objects."""
+
+    id: str
+    source: str
+    title: str
+    text: str
+    published_at: datetime | None
+    entities: tuple[tuple[str, str, int], ...] = ()  # (canonical, label, count)
+    key_phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingParams:
+    """Tuning knobs; defaults sit on the plateau measured by bench/grouping.py."""
+
+    neighbours: int = 5  # k of the k-nearest-neighbour graph
+    resolution: float = 1.5  # Louvain resolution for a graph of reference_size articles
+    reference_size: int = 500  # larger graphs get a proportionally larger resolution
+    edge_power: float = 3.0  # sharpen similarities so strong links dominate weak ones
+    min_similarity: float = 0.15  # edges weaker than this are dropped
+    word_weight: float = 0.5
+    bigram_weight: float = 0.2
+    entity_weight: float = 0.3
+    title_repeat: int = 2  # title words count this many times over
+    text_chars: int = 4000  # only the lead of long articles is read
+    decay_days: float = 2.0  # beyond a day apart, similarity decays with this half-life...
+    decay_floor: float = 0.5  # ...down to this share, since stories do continue for weeks
+    close_after_days: float = 7.0  # a story quiet this long is no longer open
+    profile_terms: int = 40  # bound on each block of a story profile
+    block_rows: int = 1024  # rows per sparse product block
+    seed: int = 7
+
+
+def tokens(text: str) -> list[str]:
+    """Split text into lower-case word tokens, possessives and plurals folded."""
+    out = []
+    for raw in _TOKEN.findall(text.lower()):
+        word = raw.removesuffix("'s").removesuffix("’s")
+        if len(word) > 4 and word[-1] == "s" and word[-2] not in "siu":
+            word = word[:-1]  # crude plural folding: earthquakes ~ earthquake
+        out.append(word)
+    return out
+
+
+def article_counts(article: ArticleFeatures, params: GroupingParams) -> dict[str, Counter]:
+    """Count words, bigrams and entities of one article (title words repeated)."""
+    words: Counter = Counter()
+    bigrams: Counter = Counter()
+    body = article.text[: params.text_chars]
+    for part, repeat in ((article.title, params.title_repeat), (body, 1)):
+        toks = tokens(part)
+        keep = [t not in STOP_WORDS for t in toks]
+        for _ in range(repeat):
+            words.update(t for t, k in zip(toks, keep, strict=True) if k and not t.isdigit())
+            bigrams.update(
+                f"{toks[i]} {toks[i + 1]}" for i in range(len(toks) - 1) if keep[i] and keep[i + 1]
+            )
+    entities: Counter = Counter()
+    for canonical, _label, count in article.entities:
+        entities[canonical.lower()] += max(1, count)
+    return {"words": words, "bigrams": bigrams, "entities": entities}
+
+
+def block_weights(params: GroupingParams) -> dict[str, float]:
+    """Return each block's share of the combined similarity."""
+    raw = {
+        "words": params.word_weight,
+        "bigrams": params.bigram_weight,
+        "entities": params.entity_weight,
+    }
+    total = sum(raw.values()) or 1.0
+    return {name: value / total for name, value in raw.items()}
+
+
+def term_matrix(docs: Sequence[Mapping[str, float]], vocab: dict[str, int]) -> sparse.csr_matrix:
+    """Put term weights into a sparse row per document, growing vocab as terms appear."""
+    indptr, indices, data = [0], [], []
+    for doc in docs:
+        for term, value in doc.items():
+            indices.append(vocab.setdefault(term, len(vocab)))
+            data.append(value)
+        indptr.append(len(indices))
+    return sparse.csr_matrix(
+        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
+        shape=(len(docs), len(vocab)),
+    )
+
+
+def row_normalised(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Scale every non-empty row to unit length."""
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix, dtype=np.float32)
+
+
+def tfidf(counts: sparse.csr_matrix, other_df: np.ndarray, other_docs: int) -> sparse.csr_matrix:
+    """Weight counts by sublinear TF times smoothed IDF and normalise each row."""
+    df = np.bincount(counts.indices, minlength=counts.shape[1]) + other_df
+    n_docs = counts.shape[0] + other_docs
+    idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+    weighted = counts.copy()
+    weighted.data = (1.0 + np.log(weighted.data)) * idf[weighted.indices]
+    return row_normalised(weighted)
+
+
+def stacked(blocks: Mapping[str, sparse.csr_matrix], weights: Mapping[str, float]):
+    """Join row-normalised blocks so a row product is the weighted sum of block cosines."""
+    return sparse.hstack(
+        [math.sqrt(weights[name]) * blocks[name] for name in BLOCKS], format="csr"
+    ).astype(np.float32)
+
+
+def day_numbers(times: Sequence[datetime | None]) -> np.ndarray:
+    """Return each time in days since the epoch, NaN where unknown."""
+    return np.array([t.timestamp() / 86400.0 if t else np.nan for t in times], dtype=np.float64)
+
+
+def time_decay(gap_days: np.ndarray, params: GroupingParams) -> np.ndarray:
+    """Return the similarity factor for gaps in days: 1 within a day, then decaying to a floor."""
+    excess = np.clip(np.nan_to_num(np.abs(gap_days), nan=0.0) - 1.0, 0.0, None)
+    half_lives = excess / max(params.decay_days, 1e-9)
+    return params.decay_floor + (1.0 - params.decay_floor) * np.power(0.5, half_lives)
+
+
+def top_neighbours(
+    sims: sparse.csr_matrix,
+    row_days: np.ndarray,
+    col_days: np.ndarray,
+    k: int,
+    params: GroupingParams,
+    self_offset: int | None = None,
+) -> list[list[tuple[int, float]]]:
+    """Pick each row's k best columns after time decay (decay only ever lowers a score)."""
+    out = []
+    for row in range(sims.shape[0]):
+        lo, hi = sims.indptr[row], sims.indptr[row + 1]
+        cols, vals = sims.indices[lo:hi], sims.data[lo:hi]
+        if self_offset is not None:
+            other = cols != self_offset + row
+            cols, vals = cols[other], vals[other]
+        if len(vals) > 3 * k:
+            keep = np.argpartition(-vals, 3 * k)[: 3 * k]
+            cols, vals = cols[keep], vals[keep]
+        vals = vals * time_decay(row_days[row] - col_days[cols], params)
+        best = np.lexsort((cols, -vals))[:k]  # ties broken by column, for determinism
+        out.append([(int(cols[i]), float(vals[i])) for i in best])
+    return out
+
+
+def nearest(
+    left: sparse.csr_matrix,
+    right: sparse.csr_matrix,
+    left_days: np.ndarray,
+    right_days: np.ndarray,
+    k: int,
+    params: GroupingParams,
+    same: bool = False,
+) -> list[list[tuple[int, float]]]:
+    """Find each left row's k most similar right rows by blocked sparse products."""
+    transposed = right.T.tocsr()
+    found: list[list[tuple[int, float]]] = []
+    for start in range(0, left.shape[0], params.block_rows):
+        sims = (left[start : start + params.block_rows] @ transposed).tocsr()
+        row_days = left_days[start : start + params.block_rows]
+        offset = start if same else None
+        found.extend(top_neighbours(sims, row_days, right_days, k, params, offset))
+    return found
+
+
+def knn_edges(
+    articles: sparse.csr_matrix,
+    days: np.ndarray,
+    params: GroupingParams,
+    stories: sparse.csr_matrix | None = None,
+    story_days: np.ndarray | None = None,
+) -> dict[tuple[int, int], float]:
+    """Link each article to its k most similar articles or stories, each story to k articles.
+
+    Node numbers: articles first, then stories. Stories never link to each other, so two open
+    stories are only drawn together through today's articles.
+    """
+    n_articles = articles.shape[0]
+    if stories is None or story_days is None:
+        stories, story_days = articles[:0], days[:0]
+    everything = sparse.vstack([articles, stories], format="csr")
+    all_days = np.concatenate([days, story_days])
+    edges: dict[tuple[int, int], float] = {}
+    k = min(params.neighbours, everything.shape[0] - 1)
+    if k <= 0:
+        return edges
+    found = nearest(articles, everything, days, all_days, k, params, same=True)
+    if stories.shape[0]:
+        found += nearest(stories, articles, story_days, days, min(k, n_articles), params)
+    for row, neighbours in enumerate(found):
+        for col, weight in neighbours:
+            if weight >= params.min_similarity:
+                key = (min(row, col), max(row, col))
+                edges[key] = max(edges.get(key, 0.0), weight)
+    return edges
+
+
+def communities(
+    n_nodes: int, edges: Mapping[tuple[int, int], float], params: GroupingParams
+) -> list[list[int]]:
+    """Partition nodes by Louvain with a resolution that grows with the graph."""
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n_nodes))
+    graph.add_weighted_edges_from(
+        (a, b, w**params.edge_power) for (a, b), w in sorted(edges.items())
+    )
+    # Modularity's penalty for merging two groups shrinks as the graph grows (its resolution
+    # limit), so a day of 10,000 articles would merge sibling events that 500 keep apart.
+    # Scaling the resolution with the node count ties the penalty to local degrees instead.
+    resolution = params.resolution * max(n_nodes, params.reference_size) / params.reference_size
+    found = nx.community.louvain_communities(
+        graph, weight="weight", resolution=resolution, seed=params.seed
+    )
+    return sorted((sorted(c) for c in found), key=lambda c: c[0])
+
+
+def summed_rows(block: sparse.csr_matrix, groups: Sequence[Sequence[int]]) -> sparse.csr_matrix:
+    """Sum the rows of each group of row indices into one row per group."""
+    rows = [r for r, members in enumerate(groups) for _ in members]
+    cols = [i for members in groups for i in members]
+    indicator = sparse.csr_matrix(
+        (np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(groups), block.shape[0])
+    )
+    return (indicator @ block).tocsr()
+
+
+def row_terms(matrix: sparse.csr_matrix, row: int, terms: Sequence[str]) -> dict[str, float]:
+    """Read one sparse row as term -> weight."""
+    lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+    pairs = zip(matrix.indices[lo:hi], matrix.data[lo:hi], strict=True)
+    return {terms[t]: float(v) for t, v in pairs}
+
+
+def merged_vector(
+    old: Mapping[str, float],
+    old_weight: float,
+    added: Mapping[str, float],
+    n_added: int,
+    limit: int,
+) -> dict[str, float]:
+    """Average a mean profile vector (worth old_weight articles) with new article vectors.
+
+    The mean of unit vectors is kept unnormalised: its product with an article is then the
+    article's average similarity to the story's articles (average linkage), on the same scale
+    as a similarity between two articles.
+    """
+    total = old_weight + n_added
+    blend = {t: w * old_weight / total for t, w in old.items()}
+    for term, weight in added.items():
+        blend[term] = blend.get(term, 0.0) + weight / total
+    top = sorted(blend.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return {t: round(w, 5) for t, w in top}
+
+
+def normalised(vec: Mapping[str, float]) -> dict[str, float]:
+    """Scale a vector to unit length (empty stays empty)."""
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    return {t: v / norm for t, v in vec.items()} if norm else {}
