@@ -6,13 +6,14 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from briefing.config import Config, ConfigError, config_path, load_config
 from briefing.store import Store, StoreError
@@ -43,13 +44,13 @@ def errors_to_exit() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        console.print(f"[red]config error:[/red] {exc}", highlight=False)
+        console.print(f"[red]config error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     except StoreError as exc:
-        console.print(f"[red]store error:[/red] {exc}", highlight=False)
+        console.print(f"[red]store error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except OSError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -168,3 +169,120 @@ def _parse_day(value: str, option: str) -> datetime:
 
 def config_file(explicit: Path | None) -> Path:
     return config_path(explicit)
+
+
+@app.command("group")
+def group_cmd(config: ConfigOption = None) -> None:
+    """Enrich the new articles and group them into stories."""
+    from briefing.group_stage import group_pending
+
+    def action() -> None:
+        cfg = _load(config)
+        report = group_pending(Store(cfg.store.url), cfg)
+        typer.echo(
+            f"enriched {report.enriched}, grouped {report.grouped} articles: "
+            f"{report.new_stories} new stories, {report.developing} developing"
+        )
+
+    _run(action)
+
+
+@app.command("stories")
+def stories_cmd(
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(help="How many stories to list")] = 50,
+) -> None:
+    """List the most recently active stories."""
+    from rich.table import Table
+
+    from briefing.story_views import story_rows
+
+    def action() -> None:
+        cfg = _load(config)
+        with Store(cfg.store.url).session() as session:
+            rows = story_rows(session, limit)
+        table = Table("story", "status", "articles", "outlets", "last seen", "topics", "id")
+        for row in rows:
+            seen = (
+                row["last_seen"].astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M")
+                if row["last_seen"]
+                else "–"
+            )
+            table.add_row(
+                row["label"],
+                row["status"],
+                str(row["articles"]),
+                str(row["outlets"]),
+                seen,
+                ", ".join(row["topics"]),
+                row["id"],
+            )
+        Console().print(table)
+
+    _run(action)
+
+
+@export_app.command("stories")
+def export_stories_cmd(
+    config: ConfigOption = None,
+    format: Annotated[str, typer.Option("--format", help="json")] = "json",
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Export stories as JSON: [{id, label, status, first_seen, last_seen, articles}]."""
+    import json
+
+    from briefing.story_views import export_stories
+
+    def action() -> None:
+        if format != "json":
+            raise ConfigError(f"--format: stories export as json, not {format!r}")
+        with Store(_load(config).store.url).session() as session:
+            data = export_stories(session)
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+        if output:
+            output.write_text(text + "\n", encoding="utf-8")
+        else:
+            typer.echo(text)
+        console.print(f"exported {len(data)} stories", highlight=False)
+
+    _run(action)
+
+
+def _day_or_today(value: str | None, cfg: Config) -> date:
+    if value:
+        return _parse_day(value, "--date").date()
+    return datetime.now(cfg.tz).date()
+
+
+@app.command("build")
+def build_cmd(
+    config: ConfigOption = None,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+) -> None:
+    """Compose and render the day's briefing into the archive; print the paths."""
+    from briefing.build_stage import build_day
+
+    def action() -> None:
+        cfg = _load(config)
+        result = build_day(Store(cfg.store.url), cfg, _day_or_today(day, cfg))
+        for path in (result.html, result.pdf, result.json):
+            typer.echo(str(path))
+        console.print(f"{result.stories} stories from {result.articles} articles", highlight=False)
+
+    _run(action)
+
+
+def _register_stage_commands() -> None:
+    """Attach the delivery and scheduling commands, which live in their own modules."""
+    from briefing.cli_mail import deliveries_command, send_command, subscribers_app
+    from briefing.cli_schedule import run as run_command
+    from briefing.cli_schedule import schedule as schedule_command
+
+    app.add_typer(subscribers_app, name="subscribers")
+    app.command("send")(send_command)
+    app.command("deliveries")(deliveries_command)
+    app.command("schedule")(schedule_command)
+    app.command("run")(run_command)
+
+
+_register_stage_commands()

@@ -43,3 +43,4 @@ ITEM_PIPELINES = {
     "scraper.pipelines.DuplicatePipeline": 300,
     "scraper.pipelines.StorePipeline": 400,
 }
+LOG_FORMATTER = "scraper.logformatter.BriefingLogFormatter"
