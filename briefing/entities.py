@@ -28,6 +28,18 @@ spokeswoman spokesperson chairman chairwoman director ambassador envoy commander
 senator official officials premier chancellor prosecutor
 """
 _TITLE_HEADS = frozenset(_TITLE_WORDS.split())
+# Titles the model sometimes folds into a PERSON span ("GM Theo Epstein", "Comedian Ellen
+# DeGeneres"). Royal titles stay: "King Charles" is the name.
+_PERSON_TITLES = (
+    "president|minister|secretary|chancellor|premier|senator|sen|rep|representative|gov|"
+    "governor|mayor|judge|justice|gen|general|col|colonel|capt|captain|lt|sgt|sergeant|officer|"
+    "detective|sheriff|chief|ceo|gm|coach|comedian|actor|actress|singer|rapper|leader|chairman|"
+    "chairwoman|spokesman|spokeswoman|prof|professor|rev|reverend|mr|mrs|ms|miss|dr|sir|madam"
+)
+_PERSON_TITLE = re.compile(
+    rf"^(?:(?:vice|deputy|acting|former|foreign|prime)\s+)*(?:{_PERSON_TITLES})\.?\s+(?=\S)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(slots=True)
@@ -148,6 +160,8 @@ def _group_mentions(mentions: Iterable[Mention], aliases: Mapping[str, str]) -> 
     groups: dict[str, _Group] = {}
     for mention in sorted(mentions, key=lambda m: m.start):
         surface = clean_surface(mention.text)
+        while mention.label == "PERSON" and (match := _PERSON_TITLE.match(surface)):
+            surface = surface[match.end() :]
         if len(surface) < 2 or not any(ch.isalpha() for ch in surface):
             continue
         canonical = aliases.get(alias_key(surface))
@@ -182,13 +196,35 @@ def _short_name_target(group: _Group, people: list[_Group]) -> _Group | None:
     return max(candidates, key=lambda p: (p.count, -p.first))
 
 
+def _merge_longer_names(groups: list[_Group]) -> list[_Group]:
+    """Fold a PERSON name into a shorter full name it ends with ("Interior Dirk Kempthorne")."""
+    people = [g for g in groups if _majority_label(g) == "PERSON" and not g.mapped]
+    tails = {g.key: g for g in people if " " in g.name}
+    kept: list[_Group] = []
+    for group in groups:
+        words = group.key.split()
+        target = next(
+            (
+                tails[" ".join(words[i:])]
+                for i in range(1, len(words) - 1)
+                if " ".join(words[i:]) in tails
+            ),
+            None,
+        )
+        if group in people and target is not None:
+            target.absorb(group)
+        else:
+            kept.append(group)
+    return kept
+
+
 def resolve_entities(
     mentions: Iterable[Mention],
     aliases: Mapping[str, str],
     labels: Mapping[str, str] | None = None,
 ) -> tuple[list[Entity], dict[int, str]]:
     """Merge mentions into canonical entities; also map each mention start to its canonical."""
-    groups = _group_mentions(mentions, aliases)
+    groups = _merge_longer_names(_group_mentions(mentions, aliases))
     people = [g for g in groups if _majority_label(g) == "PERSON" and " " in g.name]
     merged: list[_Group] = []
     for group in groups:

