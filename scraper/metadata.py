@@ -112,7 +112,8 @@ def _walk(data: object, depth: int = 0) -> Iterator[dict]:
             yield from _walk(item, depth + 1)
     elif isinstance(data, dict):
         yield data
-        for key in ("@graph", "mainEntity", "itemListElement", "hasPart"):
+        # not itemListElement: on a section page those are the teasers, not the page
+        for key in ("@graph", "mainEntity"):
             if key in data:
                 yield from _walk(data[key], depth + 1)
 
