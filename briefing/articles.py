@@ -159,9 +159,14 @@ def parse_import_line(line: str) -> ArticleRecord:
         raise ImportLineError(f"not JSON: {exc.msg}") from None
     if not isinstance(data, dict):
         raise ImportLineError("not a JSON object")
-    for key in ("url", "text"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
-            raise ImportLineError(f"'{key}' must be a non-empty string")
+    if not isinstance(data.get("text"), str) or not data["text"].strip():
+        raise ImportLineError("'text' must be a non-empty string")
+    url = data.get("url")
+    if url is None and data.get("id") is not None:
+        # Corpora without URLs still need a unique address; the id provides one.
+        url = f"urn:briefing:import:{data['id']}"
+    if not isinstance(url, str) or not url.strip():
+        raise ImportLineError("'url' must be a non-empty string (or give an 'id')")
     published = data.get("published_at")
     try:
         published_at = _parse_time(published) if published else None
@@ -175,7 +180,7 @@ def parse_import_line(line: str) -> ArticleRecord:
         raise ImportLineError("'id' must be a string")
     return ArticleRecord(
         id=str(article_id) if article_id is not None else None,
-        url=data["url"],
+        url=url.strip(),
         source=str(data.get("source") or "import"),
         title=str(data.get("title") or ""),
         text=data["text"],

@@ -53,6 +53,14 @@ def _save(store: Store, records: list, report: ImportReport) -> None:
     def work(session):  # type: ignore[no-untyped-def]
         for record in records:
             result = save_article(session, record)
+            if result.status != "stored" and record.id and result.article_id != record.id:
+                # Another id under the same URL (a live page captured twice, say): the
+                # source calls them two articles, so keep both, told apart by a fragment.
+                log.info(
+                    "%s: id %s shares its URL with %s", record.url, record.id, result.article_id
+                )
+                record.url = f"{record.url}#import-id={record.id}"
+                result = save_article(session, record)
             if result.status == "stored":
                 report.imported += 1
             else:

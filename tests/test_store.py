@@ -110,3 +110,21 @@ def test_import_keeps_ids_and_reports_bad_lines(store: Store) -> None:
         "language",
         "text",
     }
+
+
+def test_import_keeps_distinct_ids_that_share_a_url(store: Store) -> None:
+    lines = [
+        json.dumps({"id": f"live-{n}", "url": "https://x.example/live", "text": f"{TEXT} {n}"})
+        for n in range(3)
+    ]
+    lines.append(json.dumps({"id": "no-url", "text": TEXT + " alone"}))
+    report = import_jsonl(store, lines)
+    assert report.imported == 4
+    out = io.StringIO()
+    export_jsonl(store, out)
+    assert {json.loads(line)["id"] for line in out.getvalue().splitlines()} == {
+        "live-0",
+        "live-1",
+        "live-2",
+        "no-url",
+    }
