@@ -33,9 +33,10 @@ _TITLE_HEADS = frozenset(_TITLE_WORDS.split())
 _PERSON_TITLES = (
     "president|minister|secretary|chancellor|premier|senator|sen|rep|representative|gov|"
     "governor|mayor|judge|justice|gen|general|col|colonel|capt|captain|lt|sgt|sergeant|officer|"
-    "detective|sheriff|chief|ceo|gm|coach|comedian|actor|actress|singer|rapper|leader|chairman|"
+    "detective|sheriff|chief|ceo|gm|ada|coach|comedian|actor|actress|singer|rapper|leader|chairman|"
     "chairwoman|spokesman|spokeswoman|prof|professor|rev|reverend|mr|mrs|ms|miss|dr|sir|madam"
 )
+_GENERATIONS = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _PERSON_TITLE = re.compile(
     rf"^(?:(?:vice|deputy|acting|former|foreign|prime)\s+)*(?:{_PERSON_TITLES})\.?\s+(?=\S)",
     re.IGNORECASE,
@@ -105,7 +106,9 @@ def load_alias_table(path: Path | None = None) -> AliasTable:
             table.aliases[alias_key(canonical)] = canonical
             for name in names:
                 table.aliases[alias_key(name)] = canonical
-    table.labels = {alias_key(k): v for k, v in data.get("labels", {}).items()}
+    # Demonyms name countries: "Greeks" (often tagged PERSON) counts as Greece, a GPE.
+    table.labels = dict.fromkeys(map(alias_key, data.get("demonyms", {})), "GPE")
+    table.labels.update({alias_key(k): v for k, v in data.get("labels", {}).items()})
     table.display = {alias_key(k): v for k, v in data.get("display", {}).items()}
     return table
 
@@ -148,9 +151,12 @@ class _Group:
     def count(self) -> int:
         return sum(self.surfaces.values())
 
-    def absorb(self, other: _Group) -> None:
+    def absorb(self, other: _Group, as_person: bool = False) -> None:
         self.surfaces.update(other.surfaces)
-        self.labels.update(other.labels)
+        if as_person:  # "Teixeira" tagged ORG but resolved to "Mark Teixeira" is a person
+            self.labels["PERSON"] += other.count
+        else:
+            self.labels.update(other.labels)
         self.starts.extend(other.starts)
         self.first = min(self.first, other.first)
 
@@ -183,11 +189,19 @@ def _majority_label(group: _Group) -> str:
     return group.labels.most_common(1)[0][0]
 
 
+def _surname_key(name: str) -> str:
+    """Return the key of a name's last word, generational suffixes aside ("Smith Jr.")."""
+    words = alias_key(name).split()
+    while len(words) > 2 and words[-1] in _GENERATIONS:
+        words.pop()
+    return words[-1]
+
+
 def _short_name_target(group: _Group, people: list[_Group]) -> _Group | None:
     """Find the full PERSON name a one-word name stands for in the same article."""
     if group.mapped or " " in group.name:
         return None
-    last = [p for p in people if alias_key(p.name.split()[-1]) == group.key]
+    last = [p for p in people if _surname_key(p.name) == group.key]
     first = [p for p in people if alias_key(p.name.split()[0]) == group.key]
     # Family-name-first names (Kim Jong-un) only match a one-word PERSON, not an ORG/GPE tag.
     candidates = last or (first if _majority_label(group) == "PERSON" else [])
@@ -212,7 +226,7 @@ def _merge_longer_names(groups: list[_Group]) -> list[_Group]:
             None,
         )
         if group in people and target is not None:
-            target.absorb(group)
+            target.absorb(group, as_person=True)
         else:
             kept.append(group)
     return kept
@@ -232,14 +246,14 @@ def resolve_entities(
         if target is None:
             merged.append(group)
         else:
-            target.absorb(group)
+            target.absorb(group, as_person=True)
     entities: list[tuple[int, Entity]] = []
     starts: dict[int, str] = {}
     for group in merged:
         name = group.name
         label = (labels or {}).get(group.key) or _majority_label(group)
-        if label in ("ORG", "PERSON", "NORP") and is_title_only(name):
-            continue
+        if name.islower() or (label in ("ORG", "PERSON", "NORP") and is_title_only(name)):
+            continue  # names are capitalised: "navy" or "gulf" is the model guessing
         starts.update(dict.fromkeys(group.starts, name))
         entity = Entity(name, label, group.count, list(group.surfaces))
         entities.append((group.first, entity))

@@ -207,12 +207,22 @@ class Enricher:
             if ent.label_ in ENTITY_LABELS and not any(a <= ent.start_char < b for a, b in credits)
         ]
         entities, entity_at = resolve_entities(mentions, self.aliases, self.labels)
+        if _title_case(text[:body_start]):
+            # The model reads a Title Case Headline as one long name: trust the body only.
+            in_body = {name for start, name in entity_at.items() if start >= body_start}
+            entities = [e for e in entities if e.text in in_body]
         quote_spans = find_quote_spans(text, body_start)
         spans = sentence_spans(doc, text, body_start, quote_spans)
         sentences = [" ".join(text[a:b].split()) for a, b in spans]
         people = {e.text: e.count for e in entities if e.label == "PERSON"}
         quotes = extract_quotes(doc, text, entity_at, quote_spans, spans, people)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
+
+
+def _title_case(title: str) -> bool:
+    """Tell whether most words of a title are capitalised."""
+    words = [w for w in title.split() if w[0].isalpha()]
+    return len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
 
 
 def _single_threaded_blas() -> AbstractContextManager[object]:

@@ -338,3 +338,27 @@ def test_person_titles_fold_into_the_name() -> None:
         ("Theo Epstein", 1),
         ("King Charles", 1),
     ]
+
+
+def test_title_case_headline_entities_need_the_body(enricher: Enricher) -> None:
+    title = "Accused Philadelphia Kraft Foods Killer Held For Trial"
+    body = "Yvonne Hiller will stand trial for the shootings at a Kraft Foods plant, a judge ruled."
+    names = [e.text for e in enricher.enrich(title, body).entities]
+    assert "Yvonne Hiller" in names and "Kraft Foods" in names
+    assert not any("Killer" in n or "Trial" in n for n in names)
+
+
+def test_demonyms_count_as_their_country(enricher: Enricher) -> None:
+    text = (
+        "Thousands of Greeks marched in Athens. Greek police said Greece would not change course."
+    )
+    greece = [e for e in enricher.enrich("", text).entities if e.text == "Greece"]
+    assert greece and greece[0].label == "GPE" and greece[0].count >= 2
+    assert {"Greek", "Greece"} <= set(greece[0].mentions)
+    assert alias_key("Jordanian") not in load_aliases()  # "Jordan" is a name as often
+
+
+def test_surname_matches_past_generational_suffix() -> None:
+    mentions = [Mention("Anthony LaCalamita III", "PERSON", 0), Mention("LaCalamita", "PERSON", 40)]
+    entities, _ = resolve_entities(mentions, {})
+    assert [(e.text, e.count) for e in entities] == [("Anthony LaCalamita III", 2)]
