@@ -231,7 +231,9 @@ def _is_title(line: str, titles: list[str]) -> bool:
 
 
 def _is_dateline(line: str) -> bool:
-    if len(line.split()) > 12:
+    """Tell "By Ann Lee", "Updated 12:30" or "5 min read" from a short opening sentence."""
+    words = len(line.split())
+    if words > 12 or (words > 4 and line.endswith((".", "!", "?"))):
         return False
     return bool(DATE_LIKE.search(line)) or bool(BYLINE_LINE.match(line))
 

@@ -59,6 +59,12 @@ def test_paragraphs_are_separated_by_blank_lines() -> None:
     assert all(p and "\n" not in p for p in paragraphs)
 
 
+def test_short_opening_sentence_is_not_taken_for_a_byline() -> None:
+    opening = "<h1>River floods town</h1><p>By Monday, the river had burst its banks.</p>"
+    article = extract_article(article_page(opening + LONG_ENGLISH), URL)
+    assert article.text.startswith("By Monday, the river had burst its banks.")
+
+
 def test_published_at_is_utc_aware() -> None:
     html, expected = load_golden(PAGES / "hanbit_ilbo" / "ko-article.html")
     published = extract_article(html, expected["url"]).published_at
