@@ -73,20 +73,23 @@ def bench_bodies(limit: int | None) -> list[float]:
     folder = EVAL / "extraction"
     truth = json.loads((folder / "ground-truth.json").read_text())
     ids = sorted(truth)[:limit]
-    ours, baseline, millis = {}, {}, []
+    ours, baseline, millis, baseline_millis = {}, {}, [], []
     for page_id in ids:
         html = decode(gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes()))
         url = truth[page_id]["url"]
         article, ms = timed(extract_article, html, url)
         millis.append(ms)
         ours[page_id] = {"articleBody": article.text}
-        baseline[page_id] = {"articleBody": trafilatura.extract(html, url=url) or ""}
+        text, base_ms = timed(trafilatura.extract, html, url=url)
+        baseline_millis.append(base_ms)
+        baseline[page_id] = {"articleBody": text or ""}
     for name, predictions in (("trafilatura 2.3.1 alone", baseline), ("extract_article", ours)):
         s = scorer.score(truth, predictions, ids)
         print(
             f"  body {name:24s} pages {s['pages']}  P {s['precision']:.3f}  R {s['recall']:.3f}"
             f"  F1 {s['f1']:.3f}  exact {s['accuracy']:.3f}"
         )
+    print_speed("trafilatura alone, extraction/", baseline_millis)
     return millis
 
 
