@@ -13,6 +13,13 @@ LABEL_KINDS = ("GPE", "PERSON", "ORG", "EVENT", "FAC", "LOC", "PRODUCT", "NORP")
 MAX_PHRASE_WORDS = 4
 MAX_ENTITIES = 2
 SECOND_ENTITY_SHARE = 0.5  # the runner-up joins the label if it is in half as many articles
+SINGLE_WORD_FACTOR = 0.9
+# Nouns that key-phrase extraction finds in any story; they never tell one story from another.
+GENERIC_NOUNS = frozenset(
+    """people person man men woman women time times police officers officials authorities
+    statement report scene group action life head work case thing things way part lot number
+    family friends home world place area city country government today week year day""".split()
+)
 _PUNCT = "\"'“”‘’.,;:!?()[]"
 
 
@@ -106,11 +113,13 @@ def best_phrase(phrases: Mapping[str, float], entities: Sequence[str]) -> str:
 
     def informative(phrase: str) -> bool:
         low = phrase.lower()
-        return bool(low) and not any(n in low or low in n for n in names)
+        return low not in GENERIC_NOUNS and not any(n in low or low in n for n in names)
 
-    ranked = sorted(
-        (p for p in phrases if informative(p)), key=lambda p: (-phrases[p], len(p.split()), p)
-    )
+    def weight(phrase: str) -> float:
+        # A single word says less than a phrase: "arms talks" over "talks" at similar use.
+        return phrases[phrase] * (1.0 if " " in phrase else SINGLE_WORD_FACTOR)
+
+    ranked = sorted((p for p in phrases if informative(p)), key=lambda p: (-weight(p), p))
     return ranked[0] if ranked else ""
 
 
