@@ -245,8 +245,10 @@ def communities(
     )
     # Modularity's penalty for merging two groups shrinks as the graph grows (its resolution
     # limit), so a day of 10,000 articles would merge sibling events that 500 keep apart.
-    # Scaling the resolution with the node count ties the penalty to local degrees instead.
-    resolution = params.resolution * max(n_nodes, params.reference_size) / params.reference_size
+    # Scaling the resolution with the linked node count (isolated nodes, such as open stories
+    # nothing new resembles, do not count) ties the penalty to local degrees instead.
+    linked = sum(1 for _node, degree in graph.degree() if degree)
+    resolution = params.resolution * max(linked, params.reference_size) / params.reference_size
     found = nx.community.louvain_communities(
         graph, weight="weight", resolution=resolution, seed=params.seed
     )

@@ -260,3 +260,27 @@ def test_time_decay_spares_a_day_then_falls_to_a_floor() -> None:
     factors = time_decay(np.array([0.0, 0.9, 3.0, 30.0, np.nan]), params)
     assert factors[0] == factors[1] == factors[4] == 1.0
     assert params.decay_floor < factors[3] < factors[2] < 1.0
+
+
+def test_many_unrelated_open_stories_change_nothing() -> None:
+    # Thousands of open stories that nothing today resembles must not sway today's grouping.
+    unrelated = [
+        Story(
+            f"s-old-{i}",
+            f"Old story {i}",
+            [f"old-{i}"],
+            START,
+            START,
+            status="quiet",
+            profile={
+                "version": 1,
+                "vectors": {"words": {f"oldword{i}": 0.9}, "bigrams": {}, "entities": {}},
+            },
+        )
+        for i in range(3000)
+    ]
+    stories: list[Story] = unrelated
+    for n in (1, 2, 3):
+        stories = group(day(n), stories, now=evening(n))
+    grouped = [s for s in stories if not s.id.startswith("s-old-")]
+    assert partition(grouped) == {frozenset(ids) for ids in GOLD.values()}
