@@ -1,0 +1,286 @@
+"""Pick verbatim sentences and quotes that sum up a story, without repeating itself."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+MIN_WORDS = 8
+MAX_WORDS = 60
+# Cosine similarity (TF-IDF) above which two sentences say the same thing.
+REDUNDANT = 0.5
+# A new sentence this close to something already reported is not news.
+ALREADY_REPORTED = 0.55
+QUOTE_MIN_WORDS = 5
+QUOTE_MAX_WORDS = 70
+MMR_LAMBDA = 0.7
+
+# Lower-case phrases that mark page furniture rather than reporting. Plain substring
+# tests: a regex alternation over every sentence of the day was the slowest step.
+# Specific on purpose: "subscribers" or "copyright law" are news, "subscribe to" is not.
+BOILERPLATE = (
+    "click here", "subscribe to", "subscribe now", "sign up for", "newsletter",
+    "all rights reserved", "copyright ©", "read more:", "follow us on", "cookie policy",
+    "accept cookies", "advertisement", "contributed to this report", "download our app",
+    "download the app", "photo credit", "image credit", "getty images", "for more news",
+)  # fmt: skip
+CREDIT_LINES = ("reporting by", "additional reporting", "editing by", "writing by", "photo:")
+# Sentences opening like this lean on a previous sentence that the reader will not see.
+_DANGLING_START = re.compile(
+    r"^(he|she|it|they|this|that|these|those|but|and|so|also|however|meanwhile|"
+    r"still|yet|then|his|her|its|their)\b",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"[\"“”«»„][^\"“”«»„]*[\"“”«»„]")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One usable sentence and where it came from."""
+
+    text: str
+    article: int
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class PickedQuote:
+    """A quote chosen for a story, with the article it came from."""
+
+    text: str
+    speaker: str
+    article: int
+
+
+def word_count(text: str) -> int:
+    """Count the words in a text."""
+    return len(_WORD.findall(text))
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def quoted_share(sentence: str) -> float:
+    """Return the share of a sentence's characters that sit inside quotation marks."""
+    inside = sum(len(match) for match in _QUOTED.findall(sentence))
+    return inside / max(len(sentence), 1)
+
+
+def is_usable(sentence: str, *, min_words: int = MIN_WORDS) -> bool:
+    """Tell whether a sentence can stand in a summary on its own."""
+    words = word_count(sentence)
+    if words < min_words or words > MAX_WORDS or sentence.rstrip().endswith("?"):
+        return False
+    lowered = sentence.lower()
+    if lowered.startswith(CREDIT_LINES) or any(phrase in lowered for phrase in BOILERPLATE):
+        return False
+    return quoted_share(sentence) < 0.5
+
+
+def candidates(articles: Sequence[Sequence[str]], *, min_words: int = MIN_WORDS) -> list[Candidate]:
+    """List the usable sentences of some articles, each distinct text once."""
+    seen: set[str] = set()
+    found: list[Candidate] = []
+    for article_index, sentences in enumerate(articles):
+        for position, sentence in enumerate(sentences):
+            key = _key(sentence)
+            if key in seen or not is_usable(sentence, min_words=min_words):
+                continue
+            seen.add(key)
+            found.append(Candidate(sentence, article_index, position))
+    return found
+
+
+class SentenceVectoriser:
+    """TF-IDF over the day's sentences, so that a story's own words weigh most."""
+
+    def __init__(self, corpus: Iterable[str]) -> None:
+        self._model = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=1)
+        texts = list(dict.fromkeys(text for text in corpus if _WORD.search(text)))
+        self._rows: dict[str, int] = {}
+        self._fitted = False
+        if texts:
+            try:
+                # Transform the corpus once; stories then look their sentences up by text.
+                self._corpus = sparse.csr_matrix(self._model.fit_transform(texts))
+            except ValueError:  # only stop words: nothing to weigh
+                return
+            self._rows = {text: row for row, text in enumerate(texts)}
+            self._fitted = True
+
+    def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Return L2-normalised sparse rows, one per text (zeros for unknown words)."""
+        if not self._fitted or not texts:
+            return sparse.csr_matrix((len(texts), 1))
+        rows = [self._rows.get(text) for text in texts]
+        if all(row is not None for row in rows):
+            return self._corpus[rows]
+        return sparse.csr_matrix(self._model.transform(list(texts)))
+
+
+def _similarity(first: sparse.csr_matrix, second: sparse.csr_matrix) -> np.ndarray:
+    """Return the dense cosine similarities between two sets of normalised rows."""
+    return (first @ second.T).toarray()
+
+
+def _scores(
+    found: Sequence[Candidate],
+    vectors: sparse.csr_matrix,
+    headlines: sparse.csr_matrix | None = None,
+) -> np.ndarray:
+    """Score sentences by centrality in their story and closeness to headlines; favour ledes."""
+    count = len(found)
+    if count == 1:
+        centrality = np.ones(1)
+    else:
+        # Mean similarity to the other sentences, through the sum vector: O(n), not O(n²).
+        total = sparse.csr_matrix(vectors.sum(axis=0))
+        own = np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
+        centrality = (_similarity(vectors, total).ravel() - own) / (count - 1)
+    if headlines is not None and headlines.shape[0]:
+        # Headlines name the event; a sentence that restates one is usually the key fact.
+        centrality = centrality + 0.5 * _similarity(vectors, headlines).mean(axis=1)
+    lead = np.array([1.0 + 0.5 / (1 + item.position) for item in found])
+    dangling = np.array([0.6 if _DANGLING_START.match(item.text) else 1.0 for item in found])
+    return (centrality + 1e-6) * lead * dangling
+
+
+def _mmr(
+    scores: np.ndarray,
+    vectors: sparse.csr_matrix,
+    count: int,
+    avoid: sparse.csr_matrix | None = None,
+) -> list[int]:
+    """Pick up to `count` rows by maximal marginal relevance, skipping repeats."""
+    chosen: list[int] = []
+    top = float(scores.max()) if len(scores) and scores.max() > 0 else 1.0
+    base = np.zeros(len(scores))
+    if avoid is not None and avoid.shape[0]:
+        base = _similarity(vectors, avoid).max(axis=1)
+    while len(chosen) < count:
+        overlap = base
+        if chosen:
+            overlap = np.maximum(base, _similarity(vectors, vectors[chosen]).max(axis=1))
+        value = MMR_LAMBDA * scores / top - (1 - MMR_LAMBDA) * overlap
+        value[overlap > REDUNDANT] = -np.inf
+        value[chosen] = -np.inf
+        best = int(np.argmax(value)) if len(value) else -1
+        if best < 0 or value[best] == -np.inf:
+            break
+        chosen.append(best)
+    return chosen
+
+
+def summarise(
+    articles: Sequence[Sequence[str]],
+    vectoriser: SentenceVectoriser,
+    *,
+    count: int,
+    avoid: Sequence[str] = (),
+    headlines: Sequence[str] = (),
+    max_words: int = 110,
+) -> tuple[str, ...]:
+    """Choose up to `count` verbatim sentences that together sum up the articles."""
+    found = candidates(articles) or candidates(articles, min_words=4)
+    if not found:
+        return ()
+    vectors = vectoriser.matrix([item.text for item in found])
+    avoid_vectors = vectoriser.matrix(list(avoid)) if avoid else None
+    scores = _scores(found, vectors, vectoriser.matrix(list(headlines)))
+    picked = _mmr(scores, vectors, count, avoid_vectors)
+    chosen: list[str] = []
+    words = 0
+    for index in picked:
+        text = found[index].text
+        if chosen and len(chosen) >= 2 and words + word_count(text) > max_words:
+            break
+        chosen.append(text)
+        words += word_count(text)
+    return tuple(chosen)
+
+
+def whats_new(
+    new_articles: Sequence[Sequence[str]],
+    old_articles: Sequence[Sequence[str]],
+    vectoriser: SentenceVectoriser,
+    *,
+    count: int = 2,
+    headlines: Sequence[str] = (),
+) -> tuple[str, ...]:
+    """Choose sentences from the new articles that the old ones did not already say."""
+    found = candidates(new_articles)
+    if not found:
+        return ()
+    vectors = vectoriser.matrix([item.text for item in found])
+    old_texts = [sentence for article in old_articles for sentence in article]
+    old = vectoriser.matrix(old_texts)
+    novelty = np.ones(len(found))
+    if old.shape[0]:
+        novelty = 1.0 - _similarity(vectors, old).max(axis=1)
+    scores = _scores(found, vectors, vectoriser.matrix(list(headlines))) * novelty
+    scores[novelty < 1.0 - ALREADY_REPORTED] = 0.0
+    if not scores.any():
+        return ()
+    picked = _mmr(scores, vectors, count)
+    return tuple(found[index].text for index in picked if scores[index] > 0)
+
+
+def _quote_key(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _near_duplicate(first: set[str], second: set[str]) -> bool:
+    if not first or not second:
+        return first == second
+    shared = len(first & second)
+    return shared / min(len(first), len(second)) > 0.7
+
+
+def _same_speaker(first: str, second: str) -> bool:
+    """Treat "Shoigu" and "Sergei Shoigu" as one person."""
+    one, other = set(_WORD.findall(first.lower())), set(_WORD.findall(second.lower()))
+    return one <= other or other <= one
+
+
+def pick_quotes(
+    quotes: Sequence[Sequence[tuple[str, str | None]]],
+    *,
+    fresh: Sequence[bool] = (),
+    limit: int = 3,
+) -> list[PickedQuote]:
+    """Choose up to `limit` attributed quotes, distinct speakers first, no near-repeats."""
+    pool: list[tuple[float, PickedQuote, set[str]]] = []
+    for article, article_quotes in enumerate(quotes):
+        for text, speaker in article_quotes:
+            words = word_count(text)
+            speaker = (speaker or "").strip()
+            if not speaker or not QUOTE_MIN_WORDS <= words <= QUOTE_MAX_WORDS:
+                continue
+            score = (1.0 if 10 <= words <= 45 else 0.5) + (
+                0.5 if article < len(fresh) and fresh[article] else 0.0
+            )
+            pool.append((score, PickedQuote(text, speaker, article), _quote_key(text)))
+    # A quote that several articles carry is a key quote.
+    echoes = Counter(_key(quote.text) for _, quote, _ in pool)
+    pool = [(score + 0.5 * (echoes[_key(q.text)] - 1), q, words) for score, q, words in pool]
+    pool.sort(key=lambda item: (-item[0], item[1].article))
+    chosen: list[tuple[PickedQuote, set[str]]] = []
+    for distinct_only in (True, False):
+        for _, quote, words_of in pool:
+            if len(chosen) >= limit:
+                break
+            if any(_near_duplicate(words_of, kept) for _, kept in chosen):
+                continue
+            repeat = any(_same_speaker(quote.speaker, kept.speaker) for kept, _ in chosen)
+            if distinct_only and repeat:
+                continue
+            chosen.append((quote, words_of))
+    return [quote for quote, _ in chosen]

@@ -1,0 +1,317 @@
+"""Rendering: escaped, self-contained HTML; a PDF with outline, page numbers and metadata."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+from markupsafe import escape
+from pypdf import PdfReader
+
+from briefing.compose import Briefing, SourceArticle, StoryInput, compose
+from briefing.render import (
+    TEMPLATES_DIR,
+    TemplateAssetFetcher,
+    html_to_pdf,
+    make_environment,
+    render_html,
+    render_pdf,
+    safe_href,
+)
+
+END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
+SCRIPT = "<script>alert(1)</script>"
+IMG = '<img src="file:///etc/passwd">'
+CURLY = "{{ 7*7 }}"
+JS_URL = "javascript:alert(document.cookie)"
+
+
+def article(key: str, outlet: str, hours: float, title: str, *sentences: str) -> SourceArticle:
+    return SourceArticle(
+        id=key,
+        outlet=outlet,
+        title=title,
+        url=f"https://{outlet.lower().replace(' ', '-')}.example/news/{key}",
+        published_at=END - timedelta(hours=hours),
+        sentences=sentences,
+        quotes=(("We are watching every step of this very closely indeed", "Lee Sung-jun"),),
+    )
+
+
+def story(key: str, label: str, topics: tuple[str, ...], *articles: SourceArticle) -> StoryInput:
+    return StoryInput(key, label, "developing", topics, ("North Korea", "Russia"), articles)
+
+
+HOSTILE = SourceArticle(
+    id="evil",
+    outlet="Evil Outlet",
+    title=f"Title {SCRIPT} {IMG} {CURLY}",
+    url="https://evil.example/a?x=1&y=2",
+    published_at=END - timedelta(hours=3),
+    sentences=(f"The hostile article says {SCRIPT} and {IMG} and {CURLY} in running text.",),
+    quotes=((f"Quoting {SCRIPT} and {CURLY} here for the record", "Mallory"),),
+)
+JS_LINK = SourceArticle(
+    "js", "Other Outlet", "A link that is not a web link", JS_URL, END - timedelta(hours=4), ()
+)
+STORIES = (
+    story(
+        "arms",
+        "DPRK–Russia arms talks",
+        ("Arms talks",),
+        article(
+            "a1", "Yonhap", 2, "Shoigu meets Kim", "Shoigu met Kim Jong Un in Pyongyang on Monday."
+        ),
+        article(
+            "a2", "Reuters", 3, "Kim hosts Shoigu", "Kim hosted Russia's security chief on Monday."
+        ),
+    ),
+    story(
+        "rates",
+        "Bank of Korea holds rates",
+        (),
+        article("r1", "Bloomberg", 5, "BOK holds", "The Bank of Korea kept its key rate at 3.5%."),
+        article("r2", "Korea Times", 6, "Rates steady", "Inflation is still above the 2% target."),
+        article(
+            "r3", "KBS", 7, "No cut yet", "Governor Rhee said a cut later this year is possible."
+        ),
+    ),
+    story("evil", f"Hostile {SCRIPT} story {CURLY}", (), HOSTILE, JS_LINK),
+    story(
+        "floods",
+        "Floods in the south",
+        (),
+        article("f1", "AP", 8, "Rain floods the south", "More than 3,000 people were evacuated."),
+        article("f2", "KBS", 9, "Trains halted", "Trains between Gwangju and Mokpo were halted."),
+    ),
+    story(
+        "kakao",
+        "Kakao fined",
+        (),
+        article("k1", "Korea Herald", 10, "Kakao fined", "Kakao was fined 15.1 billion won."),
+    ),
+)
+
+
+def build(stories=STORIES) -> Briefing:
+    return compose(
+        stories,
+        day=date(2024, 5, 14),
+        title="Morning Briefing",
+        timezone="Asia/Seoul",
+        window_start=END - timedelta(hours=24),
+        window_end=END,
+        topic_order=("Arms talks",),
+        generated_at=END,
+    )
+
+
+class RecordingFetcher(TemplateAssetFetcher):
+    """The project's fetcher, remembering every URL it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def fetch(self, url, headers=None):
+        self.asked.append(url)
+        return super().fetch(url, headers)
+
+
+@pytest.fixture(scope="module")
+def briefing() -> Briefing:
+    return build()
+
+
+@pytest.fixture(scope="module")
+def html(briefing: Briefing) -> str:
+    return render_html(briefing)
+
+
+@pytest.fixture(scope="module")
+def fetcher() -> RecordingFetcher:
+    return RecordingFetcher()
+
+
+@pytest.fixture(scope="module")
+def pdf(briefing: Briefing, fetcher: RecordingFetcher) -> PdfReader:
+    return PdfReader(io.BytesIO(render_pdf(briefing, url_fetcher=fetcher)))
+
+
+def page_texts(reader: PdfReader) -> list[str]:
+    return [" ".join(page.extract_text().split()) for page in reader.pages]
+
+
+def outline_tree(reader: PdfReader) -> list[tuple[str, list[str]]]:
+    """Return (section title, [story titles]) pairs from a two-level outline."""
+    tree: list[tuple[str, list[str]]] = []
+    for item in reader.outline:
+        if isinstance(item, list):
+            tree[-1][1].extend(child.title for child in item)
+        else:
+            tree.append((item.title, []))
+    return tree
+
+
+def test_autoescape_is_on_for_html_templates_and_strict() -> None:
+    env = make_environment()
+    assert env.autoescape("briefing.html.j2") is True
+    assert env.autoescape("page.html") is True
+    assert env.autoescape("message.txt.j2") is False
+    assert env.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+    with pytest.raises(UndefinedError):
+        env.from_string("{{ missing }}").render()
+
+
+def test_html_holds_every_story_and_source_link(briefing: Briefing, html: str) -> None:
+    for item in (*briefing.stories, *briefing.also_noted):
+        assert str(escape(item.label)) in html
+        assert f'id="{item.anchor}"' in html
+        for source in item.sources:
+            assert str(escape(source.outlet)) in html
+            if source.url.startswith("https://"):
+                assert f'href="{escape(source.url)}"' in html
+    assert len(briefing.stories) == 4 and [s.id for s in briefing.also_noted] == ["kakao"]
+    assert 'href="https://evil.example/a?x=1&amp;y=2"' in html
+
+
+def test_html_is_self_contained_with_no_active_content(html: str) -> None:
+    lowered = html.lower()
+    for needle in ("<script", "<img", "<link", "@import", "url(", "<iframe", "<object"):
+        assert needle not in lowered
+    assert not re.search(r"<[^>]*\s(src|srcset|on\w+)=", lowered)
+    assert "<style>" in lowered and 'name="viewport"' in lowered
+
+
+def test_hostile_text_is_inert_in_html(html: str) -> None:
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+    assert CURLY in html
+    assert "49" not in html  # the fixture has no 49 anywhere: {{ 7*7 }} was not evaluated
+
+
+def test_only_web_links_become_hrefs(html: str) -> None:
+    assert 'href="javascript' not in html.lower()
+    assert f'<span class="raw-url">{JS_URL}</span>' in html
+    assert safe_href("https://example.org/x") == "https://example.org/x"
+    for bad in (JS_URL, "file:///etc/passwd", "data:text/html,hi", "//evil.example", "http:///x"):
+        assert safe_href(bad) is None
+
+
+def test_pdf_text_holds_labels_outlets_and_inert_hostile_text(
+    briefing: Briefing, pdf: PdfReader
+) -> None:
+    text = " ".join(page_texts(pdf))
+    for item in (*briefing.stories, *briefing.also_noted):
+        assert item.label in text
+        assert all(source.outlet in text for source in item.sources)
+    assert f"Title {SCRIPT} {IMG} {CURLY}" in text
+    assert "49" not in text
+
+
+def test_pdf_outline_has_one_entry_per_story(briefing: Briefing, pdf: PdfReader) -> None:
+    tree = outline_tree(pdf)
+    assert [section for section, _ in tree] == ["Arms talks", "Other stories", "Also noted"]
+    stories = [title for _, titles in tree for title in titles]
+    assert stories == [item.label for item in briefing.stories]
+
+
+def test_pdf_pages_are_numbered_and_contents_point_at_them(
+    briefing: Briefing, pdf: PdfReader
+) -> None:
+    texts = page_texts(pdf)
+    assert len(texts) >= 2
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {len(texts)}" in text
+    contents = pdf.pages[0].extract_text(extraction_mode="layout")
+    entries = [
+        item for entry in pdf.outline for item in (entry if isinstance(entry, list) else [entry])
+    ]
+    assert len(entries) == len(briefing.stories) + 3
+    for item in entries:  # each contents line ends with the page its bookmark points at
+        page = pdf.get_destination_page_number(item) + 1
+        assert re.search(rf"^\s*{re.escape(item.title)}\s+{page}$", contents, re.MULTILINE)
+    assert {pdf.get_destination_page_number(item) for item in entries} != {1}
+
+
+def test_pdf_links_and_metadata(briefing: Briefing, pdf: PdfReader) -> None:
+    uris = {
+        annotation.get_object()["/A"].get("/URI")
+        for page in pdf.pages
+        for annotation in page.get("/Annots", [])
+        if "/A" in annotation.get_object()
+    }
+    web = {source.url for item in briefing.stories for source in item.sources}
+    assert {url for url in web if url.startswith("https://")} <= uris
+    assert not any(uri and not uri.startswith("https://") for uri in uris)
+    meta = pdf.metadata
+    assert meta.title == "Morning Briefing — Tuesday 14 May 2024"
+    assert meta.creator.startswith("news-briefing") and meta.author == "news-briefing"
+    assert meta.creation_date is not None and meta.creation_date.year == 2024
+
+
+def test_pdf_rendering_fetched_nothing_outside_templates(
+    pdf: PdfReader, fetcher: RecordingFetcher
+) -> None:
+    assert len(pdf.pages) >= 2
+    assert not any("passwd" in url or not url.startswith("file:") for url in fetcher.asked)
+
+
+def test_fetcher_refuses_files_outside_templates_and_the_network(tmp_path: Path) -> None:
+    asset = TemplateAssetFetcher()
+    served = asset.fetch((TEMPLATES_DIR / "print.css").as_uri())
+    assert b"@page" in served.read()
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    refused = [
+        "file:///etc/passwd",
+        outside.as_uri(),
+        (TEMPLATES_DIR / ".." / "pyproject.toml").as_uri(),
+        (TEMPLATES_DIR / "no-such-asset.css").as_uri(),
+        "http://127.0.0.1:9/x.css",
+        "https://example.org/x.css",
+        "data:text/css,body{}",
+        "file://remote-host/etc/passwd",
+    ]
+    for url in refused:
+        with pytest.raises(PermissionError):
+            asset.fetch(url)
+
+
+def test_fetcher_does_not_follow_symlinks_out_of_its_folder(tmp_path: Path) -> None:
+    root = tmp_path / "templates"
+    root.mkdir()
+    (root / "ok.css").write_text("p {}")
+    (tmp_path / "secret.txt").write_text("secret")
+    (root / "link.css").symlink_to(tmp_path / "secret.txt")
+    asset = TemplateAssetFetcher(root)
+    assert asset.fetch((root / "ok.css").as_uri()).read() == b"p {}"
+    with pytest.raises(PermissionError):
+        asset.fetch((root / "link.css").as_uri())
+
+
+def test_fetcher_blocks_a_local_file_even_in_raw_markup(caplog: pytest.LogCaptureFixture) -> None:
+    # Second line of defence: markup that escaped escaping still cannot read files or the net.
+    fetcher = RecordingFetcher()
+    raw = (
+        '<p>x</p><img src="file:///etc/passwd"><link rel=stylesheet href="https://e.example/a.css">'
+    )
+    with caplog.at_level("WARNING", logger="briefing.render"):
+        pdf = PdfReader(io.BytesIO(html_to_pdf(raw, url_fetcher=fetcher)))
+    assert set(fetcher.asked) == {"file:///etc/passwd", "https://e.example/a.css"}
+    refusals = [r.getMessage() for r in caplog.records if r.name == "briefing.render"]
+    assert len(refusals) == 2 and all(m.startswith("Refused to fetch") for m in refusals)
+    assert "root:" not in pdf.pages[0].extract_text()
+
+
+def test_empty_day_renders_a_short_honest_briefing() -> None:
+    empty = build(stories=())
+    html = render_html(empty)
+    assert "A quiet day" in html and "At a glance" not in html
+    reader = PdfReader(io.BytesIO(render_pdf(empty)))
+    text = " ".join(page_texts(reader))
+    assert "A QUIET DAY" in text and f"Page 1 of {len(reader.pages)}" in text
