@@ -68,6 +68,7 @@ def run(articles: list[tuple[str, str]], n_process: int, batch_size: int) -> Non
 
 
 def main() -> int:
+    """Measure with n_process 1 and 2 (by default) and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=462)
     parser.add_argument("--repeat", type=int, default=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
+import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -106,6 +107,7 @@ def load_pipeline(name: str | None = None) -> Language:
 
 
 def _model_name(nlp: Language) -> str:
+    """Return the pipeline's package name and version, e.g. en_core_web_sm-3.8.0."""
     meta = nlp.meta
     return f"{meta.get('lang', 'xx')}_{meta.get('name', '?')}-{meta.get('version', '?')}"
 
@@ -121,10 +123,11 @@ def _joined(title: str, text: str) -> tuple[str, int]:
 class Enricher:
     """Run the spaCy pipeline over articles and turn each parse into an Enrichment.
 
-    With n_process > 1, worker processes (spawned, each loading the model once) parse and
-    enrich whole batches and send back plain dicts: shipping parsed Docs back to one process,
-    as nlp.pipe(n_process=...) does, costs a third more CPU than the parse saves here.
-    Call close() (or use the Enricher as a context manager) to stop the workers early.
+    With n_process > 1, worker processes (spawned, each loading the model once) run nlp.pipe
+    and the enrichment on whole batches and send back plain dicts. nlp.pipe(n_process=...)
+    would ship every parsed Doc back to this process instead: a third more CPU per article,
+    with the post-processing left on one core. Call close() (or use a with block) to stop
+    the workers; they also stop when the Enricher is garbage-collected or at exit.
     """
 
     def __init__(
@@ -181,6 +184,7 @@ class Enricher:
         return self._enrich_batch([(title, text)])[0]
 
     def _enrich_batch(self, batch: list[tuple[str, str]]) -> list[Enrichment]:
+        """Parse and enrich one batch in this process."""
         joined = [_joined(title or "", text or "") for title, text in batch]
         pipe_batch = min(self.batch_size, PIPE_BATCH)
         with _single_threaded_blas():
@@ -188,6 +192,7 @@ class Enricher:
             return [self._from_doc(doc, body_start) for doc, body_start in parsed]
 
     def _workers(self) -> ProcessPoolExecutor:
+        """Start the worker processes once; spawn, because forking a loaded model is unsafe."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.n_process,
@@ -195,6 +200,7 @@ class Enricher:
                 initializer=_worker_init,
                 initargs=(self.model_request, self.aliases, self.labels, self.batch_size),
             )
+            weakref.finalize(self, self._pool.shutdown, cancel_futures=True)
         return self._pool
 
     def _from_doc(self, doc: Doc, body_start: int) -> Enrichment:
@@ -235,6 +241,7 @@ def _single_threaded_blas() -> AbstractContextManager[object]:
 
 
 def _batches(docs: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    """Cut a stream of articles into lists of at most size."""
     iterator = iter(docs)
     while batch := list(itertools.islice(iterator, size)):
         yield batch

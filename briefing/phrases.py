@@ -80,12 +80,14 @@ def sentence_spans(
 
 
 def _skip_space(text: str, i: int, end: int) -> int:
+    """Return the first non-space offset from i (end at most)."""
     while i < end and text[i].isspace():
         i += 1
     return i
 
 
 def _trim(text: str, start: int, end: int) -> Region:
+    """Narrow a span to exclude leading and trailing whitespace."""
     chunk = text[start:end]
     return start + len(chunk) - len(chunk.lstrip()), start + len(chunk.rstrip())
 

@@ -253,6 +253,7 @@ class Attributor:
 
 
 def _clean_quote(text: str) -> str:
+    """Collapse whitespace and drop the punctuation that joined a quote to its attribution."""
     return " ".join(text.split()).strip(" ,;:-—")
 
 

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from briefing.entities import (
     Mention,
@@ -362,3 +364,19 @@ def test_surname_matches_past_generational_suffix() -> None:
     mentions = [Mention("Anthony LaCalamita III", "PERSON", 0), Mention("LaCalamita", "PERSON", 40)]
     entities, _ = resolve_entities(mentions, {})
     assert [(e.text, e.count) for e in entities] == [("Anthony LaCalamita III", 2)]
+
+
+_PIECES = ['"', "“", "”", "\n", ".", ",", ":", "said", "he", "Kim", "Jake Sullivan", "told"]
+_PIECES += ["according to", "the talks", "(AP)", "Mr.", "’"]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_any_text_enriches_consistently(enricher: Enricher, pieces: list[str]) -> None:
+    text = " ".join(pieces)
+    result = enricher.enrich("", text)
+    assert all(0 <= q.sentence_index < len(result.sentences) for q in result.quotes)
+    assert all(s and s == s.strip() for s in result.sentences)
+    assert enricher.enrich("", text) == result
