@@ -125,10 +125,14 @@ def load_aliases(
 
 
 def display_name(canonical: str, aliases_display: Mapping[str, str] | None = None) -> str:
-    """Return the form the briefing prints for a canonical name ([display] in aliases.toml)."""
+    """Return the form the briefing prints for a canonical name ([display] in aliases.toml).
+
+    aliases_display maps canonical names (as written, or by alias_key) to display forms.
+    """
     if not aliases_display:
         return canonical
-    return aliases_display.get(alias_key(canonical), canonical)
+    shown = aliases_display.get(canonical) or aliases_display.get(alias_key(canonical))
+    return shown or canonical
 
 
 def is_title_only(text: str) -> bool:

@@ -166,6 +166,8 @@ def test_extra_aliases_extend_table(tmp_path: Path) -> None:
     assert table.aliases == {"acme corp": "Acme Corp", "acme": "Acme Corp"}
     assert display_name("Acme Corp", table.display) == "ACME"
     assert display_name("Other", table.display) == "Other"
+    assert display_name("North Korea", {"North Korea": "DPRK"}) == "DPRK"
+    assert display_name("North Korea", None) == "North Korea"
 
 
 def test_custom_aliases_reach_enricher(enricher: Enricher) -> None:
