@@ -217,8 +217,10 @@ class Enricher:
             # The model reads a Title Case Headline as one long name: trust the body only.
             in_body = {name for start, name in entity_at.items() if start >= body_start}
             entities = [e for e in entities if e.text in in_body]
+        # Sentences start after a dateline ("SEOUL, Sept. 15 (Yonhap) --"): summaries quote them.
+        lead = max([b for a, b in credits if a == body_start], default=body_start)
         quote_spans = find_quote_spans(text, body_start)
-        spans = sentence_spans(doc, text, body_start, quote_spans)
+        spans = sentence_spans(doc, text, lead, quote_spans)
         sentences = [" ".join(text[a:b].split()) for a, b in spans]
         people = {e.text: e.count for e in entities if e.label == "PERSON"}
         quotes = extract_quotes(doc, text, entity_at, quote_spans, spans, people)

@@ -382,3 +382,16 @@ def test_any_text_enriches_consistently(enricher: Enricher, pieces: list[str]) -
     assert all(0 <= q.sentence_index < len(result.sentences) for q in result.quotes)
     assert all(s and s == s.strip() for s in result.sentences)
     assert enricher.enrich("", text) == result
+
+
+def test_dateline_and_credit_are_not_the_story(enricher: Enricher) -> None:
+    text = (
+        "SEOUL, Sept. 15 (Yonhap) -- North Korea fired a missile toward the East Sea, "
+        "the Joint Chiefs of Staff said.\nThe launch came after the summit. (END)"
+    )
+    result = enricher.enrich("", text)
+    names = {e.text for e in result.entities}
+    assert "North Korea" in names
+    assert not names & {"Seoul", "Yonhap", "END"}
+    assert result.sentences[0].startswith("North Korea fired a missile")
+    assert result.sentences[-1] == "The launch came after the summit."
