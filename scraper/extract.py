@@ -12,8 +12,9 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from scraper.dates import parse_date
 from scraper.language import detect_language
-from scraper.metadata import PageMetadata, json_ld_objects, parse_date, read_metadata
+from scraper.metadata import PageMetadata, json_ld_objects, read_metadata
 
 logger = logging.getLogger(__name__)
 

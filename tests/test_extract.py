@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from scraper.authors import clean_authors
+from scraper.dates import parse_date
 from scraper.extract import ExtractedArticle, extract_article
 from scraper.language import detect_language
-from scraper.metadata import clean_authors, clean_title, parse_date
+from scraper.titles import clean_title
 
 PAGES = Path(__file__).parent / "pages"
 GOLDEN = sorted(PAGES.glob("*/*.html"))
