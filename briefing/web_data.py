@@ -118,6 +118,13 @@ def _read_json(json_path: Path, stamp: tuple[int, int]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _moment(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def day_entry(archive_dir: Path, day: date) -> DayEntry | None:
     """Describe one archived day, or None when it has no briefing."""
     paths = paths_for(archive_dir, day)
@@ -129,12 +136,11 @@ def day_entry(archive_dir: Path, day: date) -> DayEntry | None:
     except OSError:
         data = {}
     counts = data.get("counts") or {}
-    generated = data.get("generated_at")
     return DayEntry(
         day=day,
         title=str(data.get("title", "Briefing")),
         edition=str(data.get("edition", "")),
-        generated_at=datetime.fromisoformat(generated) if generated else None,
+        generated_at=_moment(data.get("generated_at")),
         counts=(counts.get("stories", 0), counts.get("articles", 0), counts.get("outlets", 0)),
         stories=_story_lines(data),
         has_html=True,
