@@ -275,53 +275,57 @@ def _rewriter(copy: int, names: set[str]):
 
 
 def child(path: Path) -> None:
-    """Group the pickled articles once; print seconds, memory and predictions as JSON."""
+    """Group the pickled days in turn; print seconds, memory and predictions as JSON."""
     payload = pickle.loads(path.read_bytes())
-    params = payload["params"]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    started = time.perf_counter()
-    stories = group(payload["articles"], [], now=NOW, params=params)
-    seconds = time.perf_counter() - started
+    stories: list[Story] = []
+    seconds = []
+    for number, day in enumerate(payload["days"]):
+        started = time.perf_counter()
+        now = NOW + timedelta(days=number)
+        stories = group(day, stories, now=now, params=payload["params"])
+        seconds.append(time.perf_counter() - started)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "rss_before_mb": before,
-                "peak_rss_mb": peak,
-                "pred": predictions(stories),
-            }
+    result = {"seconds": seconds, "rss_before_mb": before, "peak_rss_mb": peak}
+    print(json.dumps({**result, "pred": predictions(stories)}))
+
+
+def in_child(days: list[list[ArticleFeatures]], params: GroupingParams) -> dict:
+    """Run child() in a fresh Python process, so its peak memory is the grouping's own."""
+    with tempfile.NamedTemporaryFile(suffix=".pickle") as handle:
+        handle.write(pickle.dumps({"days": days, "params": params}))
+        handle.flush()
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", handle.name],
+            capture_output=True,
+            text=True,
+            check=True,
         )
-    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def scale(articles, gold, params: GroupingParams, sizes: tuple[int, ...]) -> None:
     """Time grouping of synthetic days in a fresh process each, and score them."""
     print("\nscale: synthetic days (copies of the corpus as sibling events; one process each)")
+    runs = []
     for size in sizes:
         day, truth = synthetic(articles, gold, size)
-        variants = [("resolution scaled with size (default)", params)]
+        runs.append((f"{size} articles, one run", [day], truth, params))
         if size > 2000:
-            variants.append(
-                ("fixed resolution (plain Louvain)", replace(params, reference_size=size))
-            )
-        for name, p in variants:
-            with tempfile.NamedTemporaryFile(suffix=".pickle") as handle:
-                handle.write(pickle.dumps({"articles": day, "params": p}))
-                handle.flush()
-                done = subprocess.run(
-                    [sys.executable, __file__, "--child", handle.name],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            s = score(truth, result["pred"])
-            print(
-                f"  {size:>6} articles, {name}: {result['seconds']:.1f} s, "
-                f"peak RSS {result['peak_rss_mb']:.0f} MB (before grouping "
-                f"{result['rss_before_mb']:.0f} MB); {fmt(s)} of {s['gold_clusters']}"
-            )
+            fixed = replace(params, reference_size=size)
+            runs.append((f"{size} articles, fixed resolution (plain Louvain)", [day], truth, fixed))
+    if max(sizes) > 2000:
+        both, truth = synthetic(articles, gold, 2 * max(sizes), seed=2)
+        halves = [[a for i, a in enumerate(both) if i % 2 == half] for half in (0, 1)]
+        runs.append((f"2 days of {max(sizes)}, the second with day 1 open", halves, truth, params))
+    for name, days, truth, p in runs:
+        result = in_child(days, p)
+        s = score(truth, result["pred"])
+        timing = " then ".join(f"{t:.1f} s" for t in result["seconds"])
+        print(
+            f"  {name}: {timing}, peak RSS {result['peak_rss_mb']:.0f} MB (before grouping "
+            f"{result['rss_before_mb']:.0f} MB); {fmt(s)} of {s['gold_clusters']}"
+        )
 
 
 def labels(articles, gold, params: GroupingParams) -> None:

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import networkx as nx
 import numpy as np
@@ -145,9 +145,16 @@ def stacked(blocks: Mapping[str, sparse.csr_matrix], weights: Mapping[str, float
     ).astype(np.float32)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Read a naive datetime as UTC, so naive and aware times can be compared."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def day_numbers(times: Sequence[datetime | None]) -> np.ndarray:
     """Return each time in days since the epoch, NaN where unknown."""
-    return np.array([t.timestamp() / 86400.0 if t else np.nan for t in times], dtype=np.float64)
+    return np.array(
+        [as_utc(t).timestamp() / 86400.0 if t else np.nan for t in times], dtype=np.float64
+    )
 
 
 def time_decay(gap_days: np.ndarray, params: GroupingParams) -> np.ndarray:

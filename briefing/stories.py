@@ -24,6 +24,7 @@ from briefing.grouping import (
     ArticleFeatures,
     GroupingParams,
     article_counts,
+    as_utc,
     block_weights,
     communities,
     day_numbers,
@@ -90,7 +91,7 @@ def story_id(first_article_id: str) -> str:
 def is_open(story: Story, now: datetime, params: GroupingParams = GroupingParams()) -> bool:
     """Tell whether a story may still gain articles: it was active within close_after_days."""
     last = story.last_seen or story.first_seen
-    return last is None or now - last <= timedelta(days=params.close_after_days)
+    return last is None or as_utc(now) - as_utc(last) <= timedelta(days=params.close_after_days)
 
 
 def group(
@@ -107,6 +108,7 @@ def group(
     Stories quiet for longer than close_after_days come back with status "closed" and take no
     articles. Articles already in a given story are ignored, so a re-run changes nothing.
     """
+    now = as_utc(now)
     active = [s for s in open_stories if is_open(s, now, params)]
     known = {article_id for s in open_stories for article_id in s.article_ids}
     unique = {a.id: a for a in new_articles if a.id not in known}
@@ -210,7 +212,7 @@ def _matrices(
 
 def _when(article: ArticleFeatures, now: datetime) -> datetime:
     """Return when an article appeared: its publication time, else the run's time."""
-    return article.published_at or now
+    return as_utc(article.published_at) if article.published_at else now
 
 
 def _with_status(story: Story, status: str) -> Story:
@@ -240,7 +242,7 @@ class _Update:
         story = self.grow(empty, ordered, added)
         story.status = "new"
         if not story.label:
-            story.label = short_title(ordered[0].title)
+            story.label = short_title(ordered[0].title) or ordered[0].id
         return story
 
     def grow(self, story: Story, articles: Sequence[ArticleFeatures], added: dict) -> Story:
@@ -266,8 +268,8 @@ class _Update:
             id=story.id,
             label=label,
             article_ids=article_ids,
-            first_seen=min([t for t in (story.first_seen, times[0]) if t is not None]),
-            last_seen=max([t for t in (story.last_seen, times[-1]) if t is not None]),
+            first_seen=min(as_utc(t) for t in (story.first_seen, times[0]) if t is not None),
+            last_seen=max(as_utc(t) for t in (story.last_seen, times[-1]) if t is not None),
             status="developing",
             topics=topics,
             profile=profile,

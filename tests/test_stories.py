@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -284,3 +285,14 @@ def test_many_unrelated_open_stories_change_nothing() -> None:
         stories = group(day(n), stories, now=evening(n))
     grouped = [s for s in stories if not s.id.startswith("s-old-")]
     assert partition(grouped) == {frozenset(ids) for ids in GOLD.values()}
+
+
+def test_empty_articles_and_naive_times_are_handled() -> None:
+    naive = datetime(2023, 9, 13, 8)
+    blank = ArticleFeatures("blank-1", "s", "", "", naive)
+    dated = [replace(a, published_at=a.published_at.replace(tzinfo=None)) for a in day(1)]
+    stories = group([blank, *dated], [], now=evening(1))
+    assert story_of(stories, "blank-1").label == "blank-1"
+    assert story_of(stories, "blank-1").first_seen == naive.replace(tzinfo=UTC)
+    later = group(day(2), stories, now=evening(2).replace(tzinfo=None))
+    assert len(story_of(later, "yna-0914-sullivan").article_ids) == 5
