@@ -79,7 +79,7 @@ def _from_data(kind: Any, value: Any) -> Any:
         return datetime.fromisoformat(value)
     if kind is date:
         return date.fromisoformat(value)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         fields = {f.name for f in dataclasses.fields(kind)}
         return kind(**{name: _from_data(hints[name], value[name]) for name in fields})

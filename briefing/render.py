@@ -42,7 +42,8 @@ class PrintSources:
 def print_sources(sources: Sequence[SourceLink], limit: int = PRINT_SOURCES) -> PrintSources:
     """Keep the newest article of each outlet first, then the newest others, up to a limit."""
     seen: set[str] = set()
-    firsts, others = [], []
+    firsts: list[int] = []
+    others: list[int] = []
     for index, source in enumerate(sources):
         (others if source.outlet in seen else firsts).append(index)
         seen.add(source.outlet)

@@ -12,14 +12,17 @@ from jinja2 import UndefinedError
 from markupsafe import escape
 from pypdf import PdfReader
 
-from briefing.compose import Briefing, SourceArticle, StoryInput, compose
+from briefing.compose import Briefing, SourceArticle, SourceLink, StoryInput, compose
 from briefing.render import (
     TEMPLATES_DIR,
     TemplateAssetFetcher,
     html_to_pdf,
+    inline_variables,
     make_environment,
+    print_sources,
     render_html,
     render_pdf,
+    render_print_html,
     safe_href,
 )
 
@@ -315,3 +318,40 @@ def test_empty_day_renders_a_short_honest_briefing() -> None:
     reader = PdfReader(io.BytesIO(render_pdf(empty)))
     text = " ".join(page_texts(reader))
     assert "A QUIET DAY" in text and f"Page 1 of {len(reader.pages)}" in text
+
+
+def links(*outlets: str) -> list[SourceLink]:
+    return [
+        SourceLink(outlet, f"Title {n}", f"https://x.example/{n}", None, "time unknown", True)
+        for n, outlet in enumerate(outlets)
+    ]
+
+
+def test_print_sources_names_every_outlet_and_keeps_order() -> None:
+    many = links("A", "A", "B", "A", "C", "B", "A", "A", "A", "A", "C", "A")
+    listed = print_sources(many, limit=8)
+    assert [s.title for s in listed.shown] == [f"Title {n}" for n in (0, 1, 2, 3, 4, 5, 6, 7)]
+    assert (listed.more, listed.more_outlets) == (4, ())
+    spread = links(*"ABCDEFGHIJ", "A")
+    listed = print_sources(spread, limit=8)
+    assert [s.outlet for s in listed.shown] == list("ABCDEFGH")
+    assert (listed.more, listed.more_outlets) == (3, ("I", "J"))
+
+
+def test_print_html_lists_the_rest_in_one_line_and_screen_lists_all() -> None:
+    articles = [
+        article(f"m{n}", f"Outlet {n % 3}", n + 1, f"Headline {n}", "Markets fell sharply today.")
+        for n in range(12)
+    ]
+    busy = build([story("busy", "A busy story", (), *articles)])
+    printed = render_print_html(busy)
+    assert "and 4 more articles: every link is in the HTML edition." in " ".join(printed.split())
+    assert printed.count('href="https://outlet-') == 8
+    assert render_html(busy).count('href="https://outlet-') == 12
+
+
+def test_inline_variables_replaces_known_custom_properties() -> None:
+    css = ':root { --ink: #111; --font: A, "B C",\n  serif; }'
+    css += " p { color: var(--ink); font: var(--font); x: var(--none); }"
+    out = inline_variables(css)
+    assert "color: #111;" in out and 'font: A, "B C", serif;' in out and "var(--none)" in out
