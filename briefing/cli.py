@@ -274,6 +274,7 @@ def build_cmd(
 
 def _register_stage_commands() -> None:
     """Attach the delivery and scheduling commands, which live in their own modules."""
+    from briefing.cli_archive import archive_app, serve_command
     from briefing.cli_mail import deliveries_command, send_command, subscribers_app
     from briefing.cli_schedule import run as run_command
     from briefing.cli_schedule import schedule as schedule_command
@@ -283,6 +284,8 @@ def _register_stage_commands() -> None:
     app.command("deliveries")(deliveries_command)
     app.command("schedule")(schedule_command)
     app.command("run")(run_command)
+    app.add_typer(archive_app, name="archive")
+    app.command("serve")(serve_command)
 
 
 _register_stage_commands()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from briefing.models import Base
+from briefing.search import is_search_object
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only when alembic's CLI is used directly
@@ -13,6 +14,8 @@ if connection is None:  # pragma: no cover - only when alembic's CLI is used dir
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,
+    # The search index (FTS5 tables, a GIN index) is managed by its own migration.
+    include_name=lambda name, type_, parents: not is_search_object(name),
     render_as_batch=connection.dialect.name == "sqlite",
 )
 with context.begin_transaction():
