@@ -129,7 +129,7 @@ def main() -> int:
         f"briefing: {len(briefing.stories)} main + {len(briefing.also_noted)} also noted = {shown}"
     )
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    print("stage      wall s   cpu s   (cpu is what a quiet machine's wall time would be)")
+    print("stage      wall s   cpu s   (cpu: this process; wall adds waiting for a core)")
     print(f"compose  {composing[0]:7.2f} {composing[1]:7.2f}")
     print(f"html     {html_time[0]:7.2f} {html_time[1]:7.2f}   {len(html) / 1024:.0f} KiB")
     size = f"{len(pdf) / 1024:.0f} KiB, {pages} pages"
