@@ -274,9 +274,14 @@ def test_restart_outside_grace_logs_the_missed_day_and_does_not_send(
 
 
 def test_days_missed_while_down_are_each_logged(
-    config_file: Path, schedulers: list[Any], caplog: pytest.LogCaptureFixture
+    tmp_path: Path, schedulers: list[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    leave_daily_overdue(config_file, timedelta(days=3, hours=3))
+    # The daily time sits 4 h before now, so the latest run is outside the 2 h grace and
+    # the stored run time is exactly three daily runs before it, whatever the time of day.
+    zone = ZoneInfo("Asia/Seoul")
+    latest = (datetime.now(zone) - timedelta(hours=4)).replace(second=0, microsecond=0)
+    config_file = write_config(tmp_path, daily=f"{latest:%H:%M}")
+    leave_daily_overdue(config_file, datetime.now(zone) - (latest - timedelta(days=3)))
     config = load_config(config_file)
     schedulers.append(start_scheduler(config, config_file, TARGETS))
     wait_for(lambda: "job daily MISSED its run" in caplog.text)
