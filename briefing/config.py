@@ -10,6 +10,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONFIG_NAME = "briefing.toml"
 CONFIG_ENV = "BRIEFING_CONFIG"
@@ -17,6 +19,9 @@ DEFAULT_USER_AGENT = (
     "BriefingBot/0.1 (+https://github.com/news-briefing/news-briefing; daily news briefing)"
 )
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# The drivers installed with the package: SQLite, and PostgreSQL through psycopg 3.
+STORE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+STORE_URL_FORMS = "use sqlite:///… or postgresql+psycopg://…"
 
 
 class ConfigError(Exception):
@@ -36,6 +41,21 @@ def _check_url(value: str, key: str) -> str:
 class StoreConfig(_Section):
     url: str = "sqlite:///data/briefing.db"
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        # Checked here, not when the engine is made: a bad URL is a config error (exit 2),
+        # not a traceback from SQLAlchemy deep inside a stage.
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            shown = re.sub(r"://[^@/]*@", "://***@", value)[:80]
+            raise ValueError(f"{shown!r} is not a database URL: {STORE_URL_FORMS}") from None
+        if url.drivername not in STORE_DRIVERS:
+            shown = url.render_as_string(hide_password=True)
+            raise ValueError(f"unsupported database {shown!r}: {STORE_URL_FORMS}")
+        return value
+
 
 class ArchiveConfig(_Section):
     dir: Path = Path("archive")
@@ -53,6 +73,13 @@ class CrawlConfig(_Section):
     autothrottle: bool = True
     min_words: int = Field(40, ge=0)
     redis_url: str = ""
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and not re.match(r"^(redis|rediss|unix)://", value):
+            raise ValueError(f"must be a redis://, rediss:// or unix:// URL, got {value[:80]!r}")
+        return value
 
 
 class SourceConfig(_Section):
@@ -136,7 +163,7 @@ class ScheduleConfig(_Section):
 
 
 class SmtpConfig(_Section):
-    host: str
+    host: str = Field(min_length=1)
     port: int = Field(587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str = ""
@@ -153,6 +180,17 @@ class MailConfig(_Section):
     outbox: Path = Path("outbox")
     attach_pdf: bool = True
     smtp: SmtpConfig | None = None
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        from briefing.mail import MailError, parse_sender  # late: mail imports this module
+
+        try:
+            parse_sender(value)
+        except MailError as exc:
+            raise ValueError(str(exc).removeprefix("mail.sender: ")) from None
+        return value
 
 
 class SubscriberConfig(_Section):
@@ -185,13 +223,14 @@ class Config(_Section):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @model_validator(mode="after")
-    def _unique_sources(self) -> Config:
-        names = [source.name for source in self.sources]
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        names = [source.name for source in sources]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
-        return self
+        return sources
 
     @property
     def tz(self) -> ZoneInfo:
