@@ -19,7 +19,7 @@ from lxml.html import HtmlElement
 
 from scraper.authors import page_authors
 from scraper.dates import published_date
-from scraper.titles import clean_title, host_label, title_candidates
+from scraper.titles import choose_title, host_label
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +46,11 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     objects = list(json_ld_objects(tree))
     main = _main_object(objects)
     meta = meta_values(tree)
-    headline = text_of(main.get("headline") or main.get("name")) if main else None
-    candidates = title_candidates(tree, headline, meta)
+    headline = text_of(main.get("headline") or main.get("name"), collapse=False) if main else None
+    title, candidates = choose_title(tree, headline, meta, url)
     declared = (main.get("author") or main.get("creator")) if main else None
     return PageMetadata(
-        title=clean_title(candidates, meta, url),
+        title=title,
         authors=page_authors(tree, declared, meta, _site_names(main, meta), host_label(url)),
         published_at=published_date(_json_ld_dates(main, objects), meta, tree),
         canonical_url=_canonical_url(tree, meta, url),
@@ -121,15 +121,20 @@ def meta_values(tree: HtmlElement) -> dict[str, list[str]]:
     return values
 
 
-def text_of(value: object) -> str | None:
-    """Return a JSON-LD value as clean text (first item of a list, name of an object)."""
+def text_of(value: object, *, collapse: bool = True) -> str | None:
+    """Return a JSON-LD value as text (first item of a list, name of an object).
+
+    With collapse, every run of whitespace becomes one space; without, the text is only
+    unescaped, for callers that keep no-break spaces (titles).
+    """
     if isinstance(value, list):
         value = value[0] if value else None
     if isinstance(value, dict):
         value = value.get("name") or value.get("@value")
     if not isinstance(value, str):
         return None
-    return WHITESPACE.sub(" ", html.unescape(value)).strip() or None
+    text = html.unescape(value)
+    return (WHITESPACE.sub(" ", text) if collapse else text).strip() or None
 
 
 def _site_names(main: dict | None, meta: dict) -> list[str]:

@@ -14,7 +14,7 @@ from scraper.authors import clean_authors
 from scraper.dates import parse_date
 from scraper.extract import ExtractedArticle, extract_article
 from scraper.language import detect_language
-from scraper.titles import clean_title
+from scraper.titles import clean_title, tidy_title
 
 PAGES = Path(__file__).parent / "pages"
 GOLDEN = sorted(PAGES.glob("*/*.html"))
@@ -205,6 +205,10 @@ def test_text_language_beats_a_wrong_site_wide_declaration() -> None:
         (["https://example.org/authors/jane", "jane@example.org", "By"], []),
         (["Sweidah 05.01.2025"], ["Sweidah"]),
         (["srf/hosb"], ["srf/hosb"]),
+        (["Madeleine Howell 30 August 2023 •"], ["Madeleine Howell"]),
+        (["Ann Lee March 4, 2024"], ["Ann Lee"]),
+        (["David Straub Stand: 28. April 2023"], ["David Straub"]),
+        (["Tom Standish"], ["Tom Standish"]),
     ],
 )
 def test_clean_authors(raw: list[str], expected: list[str]) -> None:
@@ -255,6 +259,75 @@ def test_title_host_name_is_a_site_name_without_og_site_name() -> None:
     assert clean_title(
         ["Storm closes schools - HarbourTimes"], {}, "https://harbourtimes.example/"
     ) == ("Storm closes schools")
+
+
+def test_title_section_suffix_is_cut_when_the_page_declares_the_section() -> None:
+    meta = {"article:section": ["Weather"]}
+    url = "https://harbourtimes.example/x"
+    assert clean_title(["Storm closes schools-Weather"], meta, url) == "Storm closes schools"
+    assert clean_title(["Storm warning for the weather"], meta, url) == (
+        "Storm warning for the weather"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Babiš a\xa0Hrad", "Babiš a\xa0Hrad"),  # a no-break space is the page's choice
+        ("「金に執着」\u3000警視庁逮捕", "「金に執着」\u3000警視庁逮捕"),
+        ("\n\t  Storm\n closes   schools \u200b", "Storm closes schools"),
+        ("Ver\xadfas\xadsungs\xadbe\xadschwerde &amp; mehr", "Verfassungsbeschwerde & mehr"),
+        ("it’s “quoted”", "it’s “quoted”"),
+    ],
+)
+def test_tidy_title(raw: str, expected: str) -> None:
+    assert tidy_title(raw) == expected
+
+
+def test_headline_confirms_a_declared_title_with_other_quote_marks() -> None:
+    head = (
+        '<meta property="og:title" content="Farmers\' union wants \'emergency\' fodder">'
+        '<script type="application/ld+json">{"@type": "NewsArticle",'
+        ' "headline": "Union asks government for fodder"}</script>'
+    )
+    body = "<article><h1>Farmers’ union wants ‘emergency’ fodder</h1>" + LONG_ENGLISH + "</article>"
+    article = extract_article(article_page(body, head), URL)
+    assert article.title == "Farmers' union wants 'emergency' fodder"  # as declared
+
+
+def test_headline_in_a_dialog_or_menu_is_not_the_page_headline() -> None:
+    head = (
+        '<meta property="og:title" content="Ferry fares rise again">'
+        '<script type="application/ld+json">{"@type": "NewsArticle",'
+        ' "headline": "Ferry operator raises fares for the third time"}</script>'
+    )
+    body = (
+        '<div class="modal"><h1>Ferry fares rise again</h1></div>'
+        "<nav><h1>Ferry fares rise again</h1></nav>" + LONG_ENGLISH
+    )
+    article = extract_article(article_page(body, head), URL)
+    assert article.title == "Ferry operator raises fares for the third time"
+
+
+def test_publisher_stays_author_when_the_byline_names_no_person() -> None:
+    head = (
+        '<meta property="og:site_name" content="Valley Gazette">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Rail works",'
+        ' "author": {"@type": "Organization", "name": "Valley Gazette"}}</script>'
+    )
+    body = '<p class="author">APA</p>' + LONG_ENGLISH
+    assert extract_article(article_page(body, head), URL).authors == ["Valley Gazette"]
+
+
+def test_a_sentence_opening_with_by_is_not_a_byline() -> None:
+    body = "<h1>River floods town</h1><div>By Monday, the river had burst its banks.</div>"
+    assert extract_article(article_page(body + LONG_ENGLISH), URL).authors == []
+
+
+def test_a_teaser_byline_is_not_the_article_byline() -> None:
+    teaser = "<ul><li><h4>Bridge reopens after repairs</h4><span>By Tomas Ekandjo</span></li></ul>"
+    article = extract_article(article_page("<h1>Rail works</h1>" + LONG_ENGLISH + teaser), URL)
+    assert article.authors == []
 
 
 def test_detect_language_prefers_clear_text_and_falls_back() -> None:
