@@ -52,6 +52,7 @@ DATE_IN_NAME = re.compile(r"\d{1,4}[./:-]\d")
 ROLE_SUFFIX = re.compile(r"\s*(?:기자|특파원|記者|特派員)$")
 NOT_IN_NAMES = ("@", "://", "www.", "(", ")", "image:", "photo:", "foto:", "getty")
 WHITESPACE = re.compile(r"\s+")
+DOMAIN_NAME = re.compile(r"[\w-]+(?:\.[a-z]{2,})+", re.IGNORECASE)
 
 
 def page_authors(
@@ -62,7 +63,7 @@ def page_authors(
     `declared` is the JSON-LD article's author (or creator) value, as the page gives it.
     """
     names = clean_authors(_declared_authors(declared, meta))
-    people = [n for n in names if not is_site_name(n, site_names, host)]
+    people = [n for n in names if not _is_publisher(n, site_names, host)]
     if people:
         return people
     byline = clean_authors(_byline_names(tree))
@@ -70,8 +71,13 @@ def page_authors(
         return byline
     # Only the publisher is declared: a byline in the markup replaces it when it names a
     # person ("Ann Lee"), not a desk, an agency or initials ("APA", "amw"), which it often is.
-    writers = [n for n in byline if not is_site_name(n, site_names, host)]
+    writers = [n for n in byline if not _is_publisher(n, site_names, host)]
     return writers if any(len(n.split()) >= 2 for n in writers) else names
+
+
+def _is_publisher(name: str, site_names: list[str], host: str) -> bool:
+    """Tell a site or its domain ("mdr.de") from a person's name."""
+    return is_site_name(name, site_names, host) or bool(DOMAIN_NAME.fullmatch(name))
 
 
 def _declared_authors(declared: object, meta: dict) -> list[str]:

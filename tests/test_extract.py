@@ -319,6 +319,12 @@ def test_publisher_stays_author_when_the_byline_names_no_person() -> None:
     assert extract_article(article_page(body, head), URL).authors == ["Valley Gazette"]
 
 
+def test_a_domain_named_as_author_is_the_publisher() -> None:
+    head = '<meta name="author" content="gazette.example">'
+    body = '<p class="author">Von Jana Albrecht</p>' + LONG_ENGLISH
+    assert extract_article(article_page(body, head), URL).authors == ["Jana Albrecht"]
+
+
 def test_a_sentence_opening_with_by_is_not_a_byline() -> None:
     body = "<h1>River floods town</h1><div>By Monday, the river had burst its banks.</div>"
     assert extract_article(article_page(body + LONG_ENGLISH), URL).authors == []
