@@ -8,14 +8,18 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from briefing.config import Config, ConfigError
+from briefing.locking import store_lock
 from briefing.models import CrawlRun, utcnow
-from briefing.store import Store
+from briefing.store import Store, StoreError
 from scraper.runtime import CrawlSummary, run_crawl
 
 log = logging.getLogger(__name__)
 COLUMNS = ("fetched", "stored", "duplicates", "already_stored")
+MIGRATE_LOCK = "migrate"
 
 
 def crawl_and_record(
@@ -23,14 +27,22 @@ def crawl_and_record(
     sources: list[str] | None = None,
     *,
     workers: int = 1,
+    seed: bool = True,
     console: Console | None = None,
     time_limit: float | None = None,
     settings: dict[str, Any] | None = None,
 ) -> CrawlSummary:
-    """Crawl sources (all by default), with live progress on console, and store the stats."""
-    if workers > 1 and not config.crawl.redis_url:
+    """Crawl sources (all by default), with live progress on console, and store the stats.
+
+    With [crawl] redis_url set, `workers` processes share the frontier with every other
+    worker of the deployment; seed=False only works on it, leaving feeds and sitemaps to
+    the crawl that seeds (`briefing worker`).
+    """
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if (workers > 1 or not seed) and not config.crawl.redis_url:
         raise ConfigError("--workers > 1 needs [crawl] redis_url (workers share its frontier)")
-    store = Store(config.store.url)
+    store = open_store(config.store.url)
     names = sources or [s.name for s in config.sources if s.enabled]
     with store.session() as session:
         run = CrawlRun(sources=names, started_at=utcnow())
@@ -47,7 +59,13 @@ def crawl_and_record(
         if live is not None:
             live.start()
         summary = run_crawl(
-            config, sources, on_progress=show, time_limit=time_limit, settings=settings
+            config,
+            sources,
+            workers=workers,
+            seed=seed,
+            on_progress=show,
+            time_limit=time_limit,
+            settings=settings,
         )
     finally:
         if live is not None:
@@ -58,8 +76,24 @@ def crawl_and_record(
             finished.finished_at = utcnow()
             finished.status = summary.status
             finished.stats = summary.to_dict()
+    store.close()
     _warn_on_silent_sources(summary)
     return summary
+
+
+def open_store(url: str) -> Store:
+    """Open (and migrate) the store; on PostgreSQL one process at a time migrates it.
+
+    Workers on several machines may start together on a new database: without the lock,
+    two would create the same tables at once and one would fail.
+    """
+    if make_url(url).get_backend_name() != "postgresql":
+        return Store(url)
+    try:
+        with store_lock(url, MIGRATE_LOCK).held(timeout=300):
+            return Store(url)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the store: {exc}") from None
 
 
 def _warn_on_silent_sources(summary: CrawlSummary) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import time
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from briefing.articles import recent_fingerprints
 from briefing.config import Config, load_config
+from briefing.models import utcnow
 from briefing.store import Store
-from scraper.fingerprint import FingerprintIndex
+from scraper.distributed import PREFIX, queue_key_template
+from scraper.fingerprint import NEAR_DUPLICATE_BITS, FingerprintIndex
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -15,6 +20,7 @@ if TYPE_CHECKING:
 
 CONFIG_OBJECT = "BRIEFING_CONFIG_OBJECT"  # a loaded Config, set by `briefing crawl`
 CONFIG_PATH = "BRIEFING_CONFIG"  # or a path; else $BRIEFING_CONFIG, else ./briefing.toml
+DEFAULT_PREFIX = "briefing"
 
 
 def config_from_settings(settings: BaseSettings) -> Config:
@@ -23,8 +29,8 @@ def config_from_settings(settings: BaseSettings) -> Config:
     return config if isinstance(config, Config) else load_config(settings.get(CONFIG_PATH))
 
 
-def settings_from_config(config: Config) -> dict[str, Any]:
-    """Translate the [crawl] section into Scrapy settings."""
+def settings_from_config(config: Config, redis_prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
+    """Translate the [crawl] section into Scrapy settings (redis_prefix: the frontier's keys)."""
     crawl = config.crawl
     settings: dict[str, Any] = {
         "USER_AGENT": crawl.user_agent,
@@ -39,13 +45,31 @@ def settings_from_config(config: Config) -> dict[str, Any]:
         "BRIEFING_MIN_WORDS": crawl.min_words,
     }
     if crawl.redis_url:
+        # scrapy-redis' scheduler and dupe filter, on a frontier no worker can lose requests from.
         settings.update(
-            SCHEDULER="scrapy_redis.scheduler.Scheduler",
-            DUPEFILTER_CLASS="scrapy_redis.dupefilter.RFPDupeFilter",
+            SCHEDULER="scraper.distributed.DistributedScheduler",
+            DUPEFILTER_CLASS="scraper.middlewares.SharedDupeFilter",
             SCHEDULER_PERSIST=True,
+            SCHEDULER_QUEUE_KEY=queue_key_template(redis_prefix),
+            SCHEDULER_DUPEFILTER_KEY=f"{redis_prefix}:%(spider)s:seen",
             REDIS_URL=crawl.redis_url,
+            SPIDER_MIDDLEWARES={"scraper.distributed.SeedingGate": 10},
         )
     return settings
+
+
+def redis_prefix(config: Config, settings: BaseSettings | dict[str, Any] | None = None) -> str:
+    """Return the frontier's key prefix: the setting, [crawl] redis_prefix, $BRIEFING_REDIS_PREFIX.
+
+    Every worker of one deployment must use the same prefix; two deployments sharing a
+    Redis server need different ones.
+    """
+    chosen = (
+        (settings or {}).get(PREFIX)
+        or getattr(config.crawl, "redis_prefix", None)
+        or os.environ.get(PREFIX)
+    )
+    return str(chosen or DEFAULT_PREFIX)
 
 
 class BriefingAddon:
@@ -53,8 +77,9 @@ class BriefingAddon:
 
     def update_settings(self, settings: BaseSettings) -> None:
         config = config_from_settings(settings)
+        prefix = redis_prefix(config, settings)
         # "spider" priority: above scraper/settings.py's defaults, below `-s KEY=VALUE`.
-        for key, value in settings_from_config(config).items():
+        for key, value in settings_from_config(config, prefix).items():
             settings.set(key, value, priority="spider")
 
 
@@ -68,10 +93,56 @@ def crawl_store(crawler: Crawler) -> Store:
 
 
 def crawl_fingerprints(crawler: Crawler) -> FingerprintIndex:
-    """Return the crawl's index of recent fingerprints, loaded from the store once."""
+    """Return the crawl's index of recent fingerprints, loaded from the store once.
+
+    A distributed crawl's index re-reads what other workers stored, every few seconds.
+    """
     index = getattr(crawler, "_briefing_fingerprints", None)
     if index is None:
-        with crawl_store(crawler).session() as session:
-            index = FingerprintIndex(recent_fingerprints(session))
+        store = crawl_store(crawler)
+        if crawler.settings.get("REDIS_URL"):
+            index = SharedFingerprintIndex(store)
+        else:
+            with store.session() as session:
+                index = FingerprintIndex(recent_fingerprints(session))
         crawler._briefing_fingerprints = index  # type: ignore[attr-defined]
     return index
+
+
+class SharedFingerprintIndex(FingerprintIndex):
+    """Recent fingerprints that other workers add to: new rows are read every few seconds.
+
+    Two near-identical copies stored by two workers within one refresh of each other are
+    both kept, as separate articles (story grouping still puts them together).
+    """
+
+    REFRESH_SECONDS = 2.0
+    OVERLAP = timedelta(seconds=30)  # rows committed late, or stamped by a slower clock
+    DAYS = 14
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.known: set[str] = set()
+        self.read_since = utcnow() - timedelta(days=self.DAYS)
+        self.next_refresh = 0.0
+        self.refresh()
+
+    def refresh(self) -> None:
+        started = utcnow()
+        days = (started - self.read_since + self.OVERLAP).total_seconds() / 86400
+        with self.store.session() as session:
+            for article_id, value in recent_fingerprints(session, days=days):  # type: ignore[arg-type]
+                self.add(article_id, value)
+        self.read_since = started
+        self.next_refresh = time.monotonic() + self.REFRESH_SECONDS
+
+    def add(self, article_id: str, value: int) -> None:
+        if article_id not in self.known:
+            self.known.add(article_id)
+            super().add(article_id, value)
+
+    def nearest(self, value: int, max_bits: int = NEAR_DUPLICATE_BITS) -> str | None:
+        if time.monotonic() >= self.next_refresh:
+            self.refresh()
+        return super().nearest(value, max_bits)

@@ -1,4 +1,4 @@
-"""Downloader components: incremental crawls, a safe robots.txt check, a dupe filter."""
+"""Downloader components: incremental crawls, a safe robots.txt check, dupe filters."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy_redis import dupefilter as redis_dupefilter
+from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet.defer import Deferred
 
 from briefing.articles import known_url
@@ -73,3 +75,44 @@ class RedirectAwareDupeFilter(RFPDupeFilter):
         if request.meta.get("redirect_times"):
             return False
         return super().request_seen(request)
+
+
+class SharedDupeFilter(redis_dupefilter.RFPDupeFilter):
+    """scrapy-redis' dupe filter, shared by every worker, with two differences.
+
+    Redirect hops pass, as in RedirectAwareDupeFilter. And a URL is "seen" for a window
+    (BRIEFING_SEEN_HOURS, default 1), not forever: within a crawl each URL is fetched once,
+    while a page that failed is tried again by a later crawl, as a single process would;
+    stored articles are skipped by SkipStoredUrlsMiddleware whatever the window.
+    """
+
+    # One sorted set, fingerprint -> when first seen (Redis' clock), trimmed as it goes.
+    _SEEN = """
+    local now = tonumber(redis.call('TIME')[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+    if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+    redis.call('ZADD', KEYS[1], now, ARGV[1])
+    return 0
+    """
+
+    def __init__(self, server: Any, key: str, debug: bool = False, window_hours: float = 1.0):
+        super().__init__(server, key, debug)
+        self.window_seconds = max(1, int(window_hours * 3600))
+        self._seen = server.register_script(self._SEEN)
+
+    @classmethod
+    def from_spider(cls, spider: Any) -> SharedDupeFilter:
+        settings = spider.settings
+        server = get_redis_from_settings(settings)
+        key = settings.get("SCHEDULER_DUPEFILTER_KEY") % {"spider": spider.name}
+        debug = settings.getbool("DUPEFILTER_DEBUG")
+        return cls(server, key, debug, settings.getfloat("BRIEFING_SEEN_HOURS", 1.0))
+
+    def request_seen(self, request: Request) -> bool:
+        if request.meta.get("redirect_times"):
+            return False
+        fingerprint = self.request_fingerprint(request)
+        return bool(self._seen(keys=[self.key], args=[fingerprint, self.window_seconds]))
+
+    def close(self, reason: str = "") -> None:
+        """Keep the fingerprints: other workers are still using them."""

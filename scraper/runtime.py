@@ -2,13 +2,15 @@
 
 The Twisted reactor cannot be restarted within one process, so every crawl runs in a fresh
 child (spawned, not forked: the parent may hold threads and database connections). The
-child streams its running totals back for a live progress display.
+child streams its running totals back for a live progress display. A distributed crawl
+([crawl] redis_url) may run several children, "workers", sharing one frontier.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
 import time
 from collections import Counter
@@ -21,6 +23,7 @@ from scraper.skips import SKIP_PREFIX
 
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 0.5
+STOP_GRACE_SECONDS = 30.0  # an interrupted worker finishes its downloads, then returns the rest
 
 
 @dataclass(slots=True)
@@ -30,6 +33,9 @@ class CrawlSummary:
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
     status: str = "finished"
+    workers: int = 1
+    lost_workers: int = 0  # worker processes that died; the others finished their work
+    per_worker: dict[int, int] = field(default_factory=dict)  # pages fetched by each worker
 
     @property
     def total(self) -> dict[str, int]:
@@ -52,6 +58,9 @@ class CrawlSummary:
             "seconds": round(self.seconds, 2),
             "total": self.total,
             "per_source": self.per_source,
+            "workers": self.workers,
+            "lost_workers": self.lost_workers,
+            "per_worker": {str(index): count for index, count in self.per_worker.items()},
         }
 
 
@@ -71,7 +80,9 @@ def summarise_stats(stats: dict[str, Any]) -> dict[str, int]:
     return summary
 
 
-def _crawl_child(config: Config, names: list[str], channel: Any, overrides: dict[str, Any]) -> None:
+def _crawl_child(
+    config: Config, names: list[str], channel: Any, overrides: dict[str, Any], index: int = 0
+) -> None:
     """Child process body: run the spiders, send progress and the final stats."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
@@ -79,6 +90,9 @@ def _crawl_child(config: Config, names: list[str], channel: Any, overrides: dict
 
     from scraper.addon import CONFIG_OBJECT
 
+    # Own process group: a terminal's Ctrl-C reaches the parent, which stops each child once.
+    os.setpgrp()
+    parent = os.getppid()
     settings = Settings()
     settings.setmodule("scraper.settings", priority="project")
     settings.set(CONFIG_OBJECT, config, priority="cmdline")
@@ -97,9 +111,15 @@ def _crawl_child(config: Config, names: list[str], channel: Any, overrides: dict
             c.spider.name if c.spider else "?": summarise_stats(c.stats.get_stats())
             for c in crawlers
         }
-        channel.put((kind, stats))
+        channel.put((index, kind, stats))
 
-    ticker = task.LoopingCall(report, "progress")
+    def tick() -> None:
+        report("progress")
+        if os.getppid() != parent:  # orphaned: the parent was killed
+            log.error("crawl parent %d is gone; stopping", parent)
+            process.stop()
+
+    ticker = task.LoopingCall(tick)
     ticker.start(PROGRESS_SECONDS, now=False)
     process.start(stop_after_crawl=True)
     report("done")
@@ -109,47 +129,129 @@ def run_crawl(
     config: Config,
     sources: list[str] | None = None,
     *,
+    workers: int = 1,
+    seed: bool = True,
     on_progress: Callable[[dict[str, dict[str, int]]], None] | None = None,
     time_limit: float | None = None,
     settings: dict[str, Any] | None = None,
 ) -> CrawlSummary:
-    """Crawl the named sources (all enabled ones by default) and return the summary."""
+    """Crawl the named sources (all enabled ones by default) and return the summary.
+
+    workers > 1 starts that many processes on one shared frontier (needs [crawl] redis_url);
+    seed=False leaves reading feeds and sitemaps to another process (`briefing worker`).
+    """
     names = sources or [s.name for s in config.sources if s.enabled]
     for name in names:
         config.source(name)  # raises ConfigError for an unknown name
     if not names:
         raise ConfigError("no sources to crawl: add [[sources]] to the config")
+    overrides = dict(settings or {})
+    if config.crawl.redis_url:
+        _prepare_frontier(config, names, overrides, seed)
+    elif workers > 1 or not seed:
+        raise ConfigError("several workers need [crawl] redis_url: they share its frontier")
     context = multiprocessing.get_context("spawn")
     channel = context.Queue()
-    child = context.Process(
-        target=_crawl_child, args=(config, names, channel, settings or {}), daemon=True
-    )
+    children = [
+        context.Process(
+            target=_crawl_child,
+            args=(config, names, channel, {**overrides, "BRIEFING_SEED": seed and i == 0}, i),
+            daemon=True,
+        )
+        for i in range(workers)
+    ]
+    summary = CrawlSummary(per_source={name: {} for name in names}, workers=workers)
     started = time.monotonic()
-    child.start()
-    summary = CrawlSummary(per_source={name: {} for name in names})
-    done = False
-    while not done:
+    for child in children:
+        child.start()
+    try:
+        _follow(children, channel, summary, on_progress, time_limit)
+    except KeyboardInterrupt:
+        log.warning("interrupted: stopping %d worker(s)", len(children))
+        summary.status = "interrupted"
+        _stop(children, grace=STOP_GRACE_SECONDS)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _prepare_frontier(
+    config: Config, names: list[str], overrides: dict[str, Any], seed: bool
+) -> None:
+    """Check Redis, fix the frontier's key prefix, and announce the seeds."""
+    from scraper.addon import redis_prefix
+    from scraper.distributed import PREFIX, announce_seeds, check_redis
+
+    try:
+        check_redis(config.crawl.redis_url)
+    except ConnectionError as exc:
+        raise ConfigError(f"crawl.redis_url: {exc}") from None
+    overrides[PREFIX] = redis_prefix(config, overrides)
+    if seed:
+        announce_seeds(config.crawl.redis_url, overrides[PREFIX], names)
+
+
+def _follow(
+    children: list[Any],
+    channel: Any,
+    summary: CrawlSummary,
+    on_progress: Callable[[dict[str, dict[str, int]]], None] | None,
+    time_limit: float | None,
+) -> None:
+    """Collect the children's progress until each has finished or died; set the status."""
+    started = time.monotonic()
+    latest: dict[int, dict[str, dict[str, int]]] = {}
+    done: set[int] = set()
+    while len(done) < len(children):
         if time_limit is not None and time.monotonic() - started > time_limit:
             log.error("crawl exceeded its time limit of %.0f s; stopping it", time_limit)
-            child.terminate()
+            _stop(children, grace=10)
             summary.status = "timed_out"
-            break
+            return
+        alive = any(c.is_alive() for i, c in enumerate(children) if i not in done)
         try:
-            # Once the child has exited, whatever it sent last is still in the pipe: drain it.
-            kind, stats = channel.get(timeout=0.2 if child.is_alive() else 1.0)
+            # Once a child has exited, whatever it sent last is still in the pipe: drain it.
+            index, kind, stats = channel.get(timeout=0.2 if alive else 1.0)
         except queue.Empty:
-            if not child.is_alive():
-                summary.status = "failed" if child.exitcode else summary.status
+            if not alive:
                 break
             continue
-        summary.per_source.update(stats)
-        done = kind == "done"
+        latest[index] = stats
+        summary.per_worker[index] = sum(s.get("fetched", 0) for s in stats.values())
+        done |= {index} if kind == "done" else set()
+        summary.per_source.update(_merge(latest))
         if on_progress is not None:
-            on_progress(stats)
-    child.join(timeout=10)
-    if child.is_alive():
-        child.kill()
-    summary.seconds = time.monotonic() - started
-    if child.exitcode and summary.status == "finished" and not done:
+            on_progress(summary.per_source)
+    for child in children:
+        child.join(timeout=10)
+    _stop(children, grace=0)
+    summary.lost_workers = len(children) - len(done)
+    if not done:
         summary.status = "failed"
-    return summary
+    elif summary.lost_workers:
+        log.warning(
+            "%d of %d workers died; the others finished the crawl",
+            summary.lost_workers,
+            len(children),
+        )
+
+
+def _merge(latest: dict[int, dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    """Add up the workers' per-source figures."""
+    merged: dict[str, Counter[str]] = {}
+    for per_source in latest.values():
+        for name, stats in per_source.items():
+            merged.setdefault(name, Counter()).update(stats)
+    return {name: dict(counts) for name, counts in merged.items()}
+
+
+def _stop(children: list[Any], grace: float) -> None:
+    """Ask live children to stop (SIGTERM: Scrapy's graceful stop), then kill stragglers."""
+    for child in children:
+        if child.is_alive():
+            child.terminate()
+    deadline = time.monotonic() + grace
+    for child in children:
+        child.join(timeout=max(0.1, deadline - time.monotonic()))
+        if child.is_alive():
+            child.kill()
+            child.join(timeout=5)
