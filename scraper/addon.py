@@ -83,12 +83,21 @@ class BriefingAddon:
             settings.set(key, value, priority="spider")
 
 
+_STORES: dict[str, Store] = {}  # one per process: every source's crawler shares its pool
+
+
 def crawl_store(crawler: Crawler) -> Store:
-    """Return the crawl's store, opened once and shared by its middlewares and pipelines."""
+    """Return the crawl's store, opened once per process and shared by every crawler.
+
+    A worker runs one crawler per source: a store (and connection pool) each would open
+    hundreds of PostgreSQL connections per worker.
+    """
     store = getattr(crawler, "_briefing_store", None)
     if store is None:
-        store = Store(config_from_settings(crawler.settings).store.url)
-        crawler._briefing_store = store  # type: ignore[attr-defined]
+        url = config_from_settings(crawler.settings).store.url
+        if url not in _STORES:
+            _STORES[url] = Store(url)
+        store = crawler._briefing_store = _STORES[url]  # type: ignore[attr-defined]
     return store
 
 
