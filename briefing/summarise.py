@@ -250,6 +250,14 @@ def _same_speaker(first: str, second: str) -> bool:
     return one <= other or other <= one
 
 
+def _presentable_speaker(speaker: str) -> bool:
+    """Tell whether a speaker can stand under a quote: a name, or a description of 2+ words.
+
+    "— member" or "— officer" tells the reader nothing; "— a senior US official" does.
+    """
+    return bool(speaker) and (speaker[0].isupper() or len(speaker.split()) >= 2)
+
+
 def pick_quotes(
     quotes: Sequence[Sequence[tuple[str, str | None]]],
     *,
@@ -262,7 +270,7 @@ def pick_quotes(
         for text, speaker in article_quotes:
             words = word_count(text)
             speaker = (speaker or "").strip()
-            if not speaker or not QUOTE_MIN_WORDS <= words <= QUOTE_MAX_WORDS:
+            if not _presentable_speaker(speaker) or not QUOTE_MIN_WORDS <= words <= QUOTE_MAX_WORDS:
                 continue
             score = (1.0 if 10 <= words <= 45 else 0.5) + (
                 0.5 if article < len(fresh) and fresh[article] else 0.0

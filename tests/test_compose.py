@@ -314,3 +314,17 @@ def test_pick_quotes_falls_back_to_repeat_speakers() -> None:
     picked = pick_quotes(quotes)
     # Distinct people first; the near-repeat by Kim is dropped; Lee's second quote fills in.
     assert [quote.speaker for quote in picked] == ["Lee Sang-min", "Park Ji-hoon", "Lee"]
+
+
+def test_a_one_word_description_is_no_speaker() -> None:
+    from briefing.summarise import pick_quotes
+
+    quotes = [
+        [
+            ("Our job is to establish facts, not to make accusations", "member"),
+            ("We will keep pressing for action in New York this week", "Jake Sullivan"),
+            ("The talks have been advancing for months now, clearly", "a senior US official"),
+        ]
+    ]
+    speakers = [quote.speaker for quote in pick_quotes(quotes)]
+    assert speakers == ["Jake Sullivan", "a senior US official"]
