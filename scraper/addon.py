@@ -11,7 +11,7 @@ from briefing.articles import recent_fingerprints
 from briefing.config import Config, load_config
 from briefing.models import utcnow
 from briefing.store import Store
-from scraper.distributed import PREFIX, queue_key_template
+from scraper.distributed import PREFIX, SEEN_HOURS, WORKER_TIMEOUT, queue_key_template
 from scraper.fingerprint import NEAR_DUPLICATE_BITS, FingerprintIndex
 
 if TYPE_CHECKING:
@@ -55,6 +55,10 @@ def settings_from_config(config: Config, redis_prefix: str = DEFAULT_PREFIX) -> 
             REDIS_URL=crawl.redis_url,
             SPIDER_MIDDLEWARES={"scraper.distributed.SeedingGate": 10},
         )
+        # Optional [crawl] keys (see the README's "Running at scale"), when the config has them.
+        for key, setting in (("worker_timeout", WORKER_TIMEOUT), ("seen_hours", SEEN_HOURS)):
+            if getattr(crawl, key, None) is not None:
+                settings[setting] = getattr(crawl, key)
     return settings
 
 

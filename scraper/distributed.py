@@ -44,6 +44,7 @@ SEED = "BRIEFING_SEED"  # does this worker read the start requests?
 IDLE_TIMEOUT = "BRIEFING_IDLE_TIMEOUT"  # seconds of empty frontier before stopping; 0: never
 WORKER_TIMEOUT = "BRIEFING_WORKER_TIMEOUT"  # heartbeat expiry: a silent worker is dead after it
 WORKER_ID = "BRIEFING_WORKER_ID"
+SEEN_HOURS = "BRIEFING_SEEN_HOURS"  # how long the shared dupe filter remembers a URL
 TICK_SECONDS = 0.5  # how often held requests are acknowledged and the engine woken
 STALL_SECONDS = 300.0  # a reactor that has not ticked for this long is hung
 

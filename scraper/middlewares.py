@@ -16,6 +16,7 @@ from twisted.internet.defer import Deferred
 
 from briefing.articles import known_url
 from scraper.addon import crawl_store
+from scraper.distributed import SEEN_HOURS
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -106,7 +107,7 @@ class SharedDupeFilter(redis_dupefilter.RFPDupeFilter):
         server = get_redis_from_settings(settings)
         key = settings.get("SCHEDULER_DUPEFILTER_KEY") % {"spider": spider.name}
         debug = settings.getbool("DUPEFILTER_DEBUG")
-        return cls(server, key, debug, settings.getfloat("BRIEFING_SEEN_HOURS", 1.0))
+        return cls(server, key, debug, settings.getfloat(SEEN_HOURS, 1.0))
 
     def request_seen(self, request: Request) -> bool:
         if request.meta.get("redirect_times"):

@@ -32,6 +32,7 @@ from briefing.config import Config, parse_config
 from briefing.crawling import crawl_and_record
 from briefing.models import Article
 from briefing.store import Store
+from scraper.addon import redis_prefix, settings_from_config
 from scraper.frontier import ReliableQueue, decode, encode
 from scraper.middlewares import SharedDupeFilter
 
@@ -244,6 +245,20 @@ def test_shared_dupe_filter_lets_redirect_hops_through_and_forgets_after_its_win
     time.sleep(2.1)
     assert not short.request_seen(Request("https://a.example/2"))  # the window has passed
     server.close()
+
+
+def test_redis_url_switches_to_the_shared_frontier_under_a_prefix(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    config = crawl_config(tmp_path, "sqlite:///b.db", "redis://127.0.0.1:6379/0", "http://a")
+    monkeypatch.setenv("BRIEFING_REDIS_PREFIX", "from-env")
+    assert redis_prefix(config, {"BRIEFING_REDIS_PREFIX": "from-setting"}) == "from-setting"
+    assert redis_prefix(config) == "from-env"
+    settings = settings_from_config(config, "desk")
+    assert settings["SCHEDULER"] == "scraper.distributed.DistributedScheduler"
+    assert settings["SCHEDULER_QUEUE_KEY"] % {"spider": "wire"} == "desk:wire:requests"
+    assert settings["SCHEDULER_DUPEFILTER_KEY"] % {"spider": "wire"} == "desk:wire:seen"
+    sources = [{"name": "wire", "feeds": ["http://a/f"]}]
+    alone = parse_config({"sources": sources}, base_dir=tmp_path)
+    assert "SCHEDULER" not in settings_from_config(alone)  # no Redis: one process, as before
 
 
 # Whole crawls: 3 worker processes, one frontier, one PostgreSQL store.
