@@ -12,6 +12,7 @@ from datetime import date, datetime
 from email import policy
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,8 @@ LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/
 DOMAIN_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 # Characters that could end a header line or hide text: controls, bidi and line separators.
 HIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+# RFC 5322 specials: a display name holding them must stay quoted, which folding may undo.
+SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 
 
 class MailError(Exception):
@@ -108,7 +111,7 @@ def parse_sender(text: str) -> Address:
         checked = parse_address(parsed.addr_spec)
     except AddressError as exc:
         raise MailError(f"mail.sender: {exc}") from None
-    return Address(display_name=header_text(parsed.display_name, NAME_CHARS), addr_spec=checked)
+    return named_address(parsed.display_name, checked)
 
 
 def header_text(value: object, limit: int = 200) -> str:
@@ -116,13 +119,41 @@ def header_text(value: object, limit: int = 200) -> str:
     text = "".join(
         " " if unicodedata.category(char) in HIDDEN_CATEGORIES else char for char in str(value)
     )
-    text = " ".join(text.split())
+    # "=?utf-8?q?=0D=0A...?=" is an RFC 2047 encoded word: readers would decode it into
+    # a line break, and Python re-emits a decoded display name raw (a header injection).
+    text = " ".join(text.replace("=?", "= ?").split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def named_address(name: object, addr_spec: str) -> Address:
+    """Return the mailbox with a display name that survives folding, else a plainer one.
+
+    CPython 3.11 drops the quotes around a long display name with specials when it folds
+    the header, so readers would see another address; such a name loses its specials.
+    """
+    clean = header_text(name, NAME_CHARS)
+    plain = " ".join(SPECIALS.sub(" ", clean).split())
+    for display in dict.fromkeys((clean, plain, "")):
+        address = Address(display_name=display, addr_spec=addr_spec)
+        if _survives_folding(address):
+            return address
+    raise AddressError(f"{addr_spec!r} cannot be written in a header")
+
+
+def _survives_folding(address: Address) -> bool:
+    probe = EmailMessage(policy=policy.SMTP)
+    probe["To"] = address
+    try:
+        found = BytesHeaderParser(policy=policy.default).parsebytes(probe.as_bytes())
+        addresses = found["To"].addresses
+    except (ValueError, AttributeError, IndexError):
+        return False
+    return len(found) == 1 and [a.addr_spec for a in addresses] == [address.addr_spec]
 
 
 def mailbox(recipient: Recipient) -> Address:
     """Return the To mailbox, its display name cleaned of anything header-breaking."""
-    return Address(display_name=header_text(recipient.name, NAME_CHARS), addr_spec=recipient.email)
+    return named_address(recipient.name, recipient.email)
 
 
 def new_message_id(sender: Address) -> str:

@@ -71,7 +71,7 @@ class CanonicalUrlPipeline(_Stage):
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         fetched = canonical_url(item.url)
-        declared = canonical_url(item.canonical_url) if item.canonical_url else None
+        declared = _declared_canonical(item.canonical_url)
         # A page may only claim a canonical URL on its own site; otherwise it could hijack one.
         canonical = declared if declared and same_site(declared, fetched) else fetched
         others = {canonical_url(item.requested_url), fetched, canonical_url(item.url)}
@@ -120,6 +120,17 @@ class StorePipeline(_Stage):
                 "%s is a duplicate (%s) of article %s", item.url, result.status, result.article_id
             )
         return item
+
+
+def _declared_canonical(url: str | None) -> str | None:
+    """Return the canonical form of the page's own claim, or None when it is not a web URL."""
+    if not url:
+        return None
+    try:
+        canonical = canonical_url(url)
+    except ValueError:  # a malformed <link rel=canonical> must not cost the article
+        return None
+    return canonical if canonical.startswith(("http://", "https://")) else None
 
 
 def _parse_hint_time(value: str) -> datetime | None:

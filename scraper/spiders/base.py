@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
@@ -19,6 +20,7 @@ from scraper.urls import canonical_url
 
 log = logging.getLogger(__name__)
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+WEB_SCHEMES = ("http", "https")
 # Share of U+FFFD replacement characters above which a page's text is not worth keeping.
 MAX_REPLACEMENT_SHARE = 0.002
 
@@ -37,6 +39,29 @@ class ArticleSpider(Spider):
             meta={"article": True, "hints": hints or {}},
         )
 
+    def follow_article(self, url: str, hints: dict[str, Any] | None = None) -> Iterator[Request]:
+        """Yield the article request for url, or nothing (counted) when it is not a web URL."""
+        if self.web_url(url):
+            yield self.article_request(url, hints)
+
+    def web_url(self, url: str) -> bool:
+        """Tell whether a URL found on a page may be fetched; count and log it when not.
+
+        Feeds, sitemaps and pages are untrusted: a file:, data: or ftp: link would make
+        Scrapy read the crawler's own disk or another service, and a malformed URL would
+        stop the page's remaining links.
+        """
+        try:
+            scheme = urlsplit(url.strip()).scheme.lower()
+            canonical_url(url)
+        except ValueError as exc:
+            self.skip("bad_url", url[:200], str(exc))
+            return False
+        if scheme not in WEB_SCHEMES:
+            self.skip("bad_url", url[:200], f"not a web URL ({scheme or 'no'} scheme)")
+            return False
+        return True
+
     def skip(self, reason: str, url: str, detail: str = "") -> None:
         """Log and count a URL that yields no article."""
         self.crawler.stats.inc_value(SKIP_PREFIX + reason)
@@ -49,7 +74,7 @@ class ArticleSpider(Spider):
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         text = self._page_text(response)
-        if text is None:
+        if text is None or not isinstance(response, TextResponse):  # _page_text checked it
             return
         extracted = extract_article(text, response.url, default_language=self.source.language)
         extracted = self.refine(response, extracted)

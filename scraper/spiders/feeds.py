@@ -45,4 +45,4 @@ class FeedSpider(ArticleSpider):
         for entry in entries:
             link = response.urljoin(entry["link"])
             hints = {"title": entry.get("title"), "published": _entry_time(entry)}
-            yield self.article_request(link, hints)
+            yield from self.follow_article(link, hints)

@@ -34,11 +34,13 @@ class SectionSpider(ArticleSpider):
             self.skip("not_html", response.url)
             return
         for link in self.article_links().extract_links(response):
-            yield self.article_request(link.url, {"title": link.text.strip() or None})
+            yield from self.follow_article(link.url, {"title": link.text.strip() or None})
         page = response.meta.get("section_page", 1)
         if page >= MAX_SECTION_PAGES:
             return
         for href in response.css('a[rel~="next"]::attr(href), link[rel~="next"]::attr(href)'):
+            if not self.web_url(response.urljoin(href.get())):
+                continue
             yield response.follow(
                 href.get(),
                 callback=self.parse_section,

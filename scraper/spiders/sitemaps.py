@@ -62,7 +62,8 @@ class NewsSitemapSpider(ArticleSpider):
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         for url in sitemap_urls_from_robots(response.text, base_url=response.url):
-            yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
+            if self.web_url(url):
+                yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         try:
@@ -77,7 +78,8 @@ class NewsSitemapSpider(ArticleSpider):
             for loc in root.iterfind("{*}sitemap/{*}loc"):
                 if loc.text and loc.text.strip():
                     url = response.urljoin(loc.text.strip())
-                    yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
+                    if self.web_url(url):
+                        yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
             return
         wanted = self.sitemap_filter()
         for entry in root.iterfind("{*}url"):
@@ -90,4 +92,4 @@ class NewsSitemapSpider(ArticleSpider):
                 or entry.findtext("{*}lastmod"),
             }
             self.crawler.stats.inc_value("briefing/sitemap_entries")
-            yield self.article_request(response.urljoin(loc.strip()), hints)
+            yield from self.follow_article(response.urljoin(loc.strip()), hints)

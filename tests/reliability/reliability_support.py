@@ -1,0 +1,134 @@
+"""Shared pieces of the reliability suite: hostile text, and how to look for it in output."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
+
+from hypothesis import strategies as st
+from pypdf import PdfReader
+from weasyprint.urls import URLFetcherResponse
+
+from briefing.render import TemplateAssetFetcher
+
+# Fragments that would do harm if any output carried them unescaped.
+HOSTILE_BITS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "javascript:alert(1)",
+    "\r\nBcc: victim@example.org\r\n",
+    "\n\nX-Injected: yes",
+    "{{ 7*7 }}",
+    "{% raw %}",
+    "&lt;b&gt;&amp;",
+    "\"'><svg onload=alert(1)>",
+    "\u202e",
+    "\u2028",
+    "\x00\x07\x1b[31m",
+    "url(file:///etc/passwd)",
+    "<style>@import 'http://evil.example/x.css';</style>",
+    '<link rel="stylesheet" href="http://evil.example/x.css">',
+    "<iframe src=//evil.example></iframe>",
+    "=?utf-8?q?=0D=0ABcc:_x@example.org?=",
+]
+
+
+def hostile_text(max_pieces: int = 5) -> st.SearchStrategy[str]:
+    """Arbitrary Unicode mixed with the hostile fragments."""
+    piece = st.one_of(st.text(max_size=15), st.sampled_from(HOSTILE_BITS))
+    return st.lists(piece, min_size=1, max_size=max_pieces).map("".join)
+
+
+FORBIDDEN_TAGS = {
+    "script",
+    "iframe",
+    "frame",
+    "img",
+    "svg",
+    "math",
+    "object",
+    "embed",
+    "applet",
+    "link",
+    "base",
+    "form",
+    "input",
+    "video",
+    "audio",
+    "source",
+}
+
+
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "srcset",
+    "action",
+    "formaction",
+    "background",
+    "poster",
+    "cite",
+    "data",
+    "xlink:href",
+}
+
+
+class _Elements(HTMLParser):
+    """Collect every start tag with its attributes, as a browser's tokenizer would see them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, attrs))
+
+
+def assert_inert_html(html: str, *, styles: int | None) -> None:
+    """Assert markup can run nothing and load nothing: no scripts, handlers or remote URLs."""
+    parser = _Elements()
+    parser.feed(html)
+    parser.close()
+    tags = [tag for tag, _ in parser.elements]
+    assert not FORBIDDEN_TAGS & set(tags), FORBIDDEN_TAGS & set(tags)
+    if styles is not None:
+        assert tags.count("style") == styles
+    for tag, attrs in parser.elements:
+        for name, value in attrs:
+            text = (value or "").strip().lower()
+            assert not name.startswith("on"), (tag, name, value)
+            assert name not in URL_ATTRIBUTES - {"href"}, (tag, name, value)
+            if name == "href":
+                assert text.startswith(("http://", "https://", "#")), (tag, value)
+            if name == "style":
+                assert "url(" not in text and "expression(" not in text, (tag, value)
+            if tag == "meta" and name == "http-equiv":
+                assert text in ("content-security-policy", "content-type"), value
+    assert "<script" not in html.lower()
+
+
+class RecordingFetcher(TemplateAssetFetcher):
+    """The project's PDF URL fetcher, remembering every URL WeasyPrint asked it for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        self.asked.append(url)
+        return super().fetch(url, headers)
+
+    def outside_templates(self) -> list[str]:
+        """Return the URLs asked for that are not files in the templates folder."""
+        return [url for url in self.asked if self.local_asset(url) is None]
+
+
+def pdf_links(reader: PdfReader) -> list[str]:
+    """Return the URI of every link annotation in a PDF (internal links have none)."""
+    found = []
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            action = annotation.get_object().get("/A")
+            if action is not None and "/URI" in action:
+                found.append(str(action["/URI"]))
+    return found
