@@ -132,3 +132,11 @@ def pdf_links(reader: PdfReader) -> list[str]:
             if action is not None and "/URI" in action:
                 found.append(str(action["/URI"]))
     return found
+
+
+FIGURES: list[tuple[str, str]] = []
+
+
+def report_figure(name: str, text: str) -> None:
+    """Keep a measured figure for the end-of-run summary (see conftest.py)."""
+    FIGURES.append((name, text))
