@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -54,8 +54,9 @@ def _insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> bool
     """Insert a row unless its key exists; return whether it was inserted (race-safe)."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(getattr(result, "rowcount", 0))
+    # RETURNING, not rowcount: psycopg 3 reports -1 rows for INSERT … ON CONFLICT DO NOTHING.
+    statement = insert(table).values(**values).on_conflict_do_nothing()
+    return session.execute(statement.returning(literal_column("1"))).first() is not None
 
 
 def known_url(session: Session, url: str) -> str | None:
@@ -97,7 +98,10 @@ def save_article(
     ensure_source(session, record.source, record.language)
     inserted = _insert_ignore(session, Article, _row(record, article_id))
     if not inserted:  # another writer stored the same URL or id a moment ago
-        return SaveResult("duplicate_url", known_url(session, record.url) or article_id)
+        winner = known_url(session, record.url) or article_id
+        for alias in record.aliases:
+            add_alias(session, winner, alias, record.source)
+        return SaveResult("duplicate_url", winner)
     for url in dict.fromkeys((record.url, *record.aliases)):
         add_alias(session, article_id, url, record.source)
     return SaveResult("stored", article_id)

@@ -278,6 +278,7 @@ def _register_stage_commands() -> None:
     from briefing.cli_mail import deliveries_command, send_command, subscribers_app
     from briefing.cli_schedule import run as run_command
     from briefing.cli_schedule import schedule as schedule_command
+    from briefing.cli_worker import worker_command
 
     app.add_typer(subscribers_app, name="subscribers")
     app.command("send")(send_command)
@@ -286,6 +287,7 @@ def _register_stage_commands() -> None:
     app.command("run")(run_command)
     app.add_typer(archive_app, name="archive")
     app.command("serve")(serve_command)
+    app.command("worker")(worker_command)
 
 
 _register_stage_commands()

@@ -73,6 +73,10 @@ class CrawlConfig(_Section):
     autothrottle: bool = True
     min_words: int = Field(40, ge=0)
     redis_url: str = ""
+    # Empty: $BRIEFING_REDIS_PREFIX, else "briefing".
+    redis_prefix: str = Field("", pattern=r"^[A-Za-z0-9_.:-]{0,64}$")
+    worker_timeout: float = Field(30, gt=1)
+    seen_hours: float = Field(1, gt=0)
 
     @field_validator("redis_url")
     @classmethod

@@ -8,18 +8,15 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from briefing.config import Config, ConfigError
-from briefing.locking import store_lock
 from briefing.models import CrawlRun, utcnow
 from briefing.store import Store, StoreError
 from scraper.runtime import CrawlSummary, run_crawl
 
 log = logging.getLogger(__name__)
 COLUMNS = ("fetched", "stored", "duplicates", "already_stored")
-MIGRATE_LOCK = "migrate"
 
 
 def crawl_and_record(
@@ -87,11 +84,8 @@ def open_store(url: str) -> Store:
     Workers on several machines may start together on a new database: without the lock,
     two would create the same tables at once and one would fail.
     """
-    if make_url(url).get_backend_name() != "postgresql":
-        return Store(url)
     try:
-        with store_lock(url, MIGRATE_LOCK).held(timeout=300):
-            return Store(url)
+        return Store(url)  # Store.migrate serialises concurrent migrations on PostgreSQL
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open the store: {exc}") from None
 

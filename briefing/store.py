@@ -18,6 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK_KEY = 0x62726966  # "brif": one advisory lock id for schema migrations
+# Errors a transaction may simply be retried after: SQLite busy, PostgreSQL deadlock and
+# serialisation failure (SQLSTATE 40P01, 40001).
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
 T = TypeVar("T")
 
 
@@ -56,6 +60,10 @@ def migrate(engine: Engine) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Processes starting together on a new database take turns; the lock ends with
+            # the transaction, and the later ones find the schema already at head.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -90,7 +98,7 @@ class Store:
                 with self.session() as session:
                     return work(session)
             except OperationalError as exc:
-                if "locked" not in str(exc.orig) or attempt == attempts:
+                if not _retryable(exc) or attempt == attempts:
                     raise
                 log.warning("store busy (%s); retrying, attempt %d", exc.orig, attempt)
                 time.sleep(0.2 * attempt)
@@ -101,6 +109,12 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _retryable(exc: OperationalError) -> bool:
+    """Tell whether a failed transaction may be retried as it is."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in RETRYABLE_SQLSTATES or "database is locked" in str(exc.orig)
 
 
 def _safe(url: str) -> str:

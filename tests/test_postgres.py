@@ -85,11 +85,6 @@ def race(store: Store, first: ArticleRecord, second: ArticleRecord) -> list[str]
     return statuses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLAlchemy 2.1 on psycopg 3 reports rowcount -1 for INSERT .. ON CONFLICT DO "
-    "NOTHING, so articles._insert_ignore always says 'inserted' (fix: RETURNING)",
-)
 def test_the_writer_that_loses_the_race_is_told_so(postgres_url: str) -> None:
     store = Store(postgres_url)
     record = ArticleRecord(url=URLS[0], source="wire", title="A", text=body(0))
