@@ -6,9 +6,6 @@ import builtins
 import logging
 from typing import TYPE_CHECKING
 
-from scrapy.interfaces import ISpiderLoader
-from zope.interface import implementer
-
 from briefing.config import Config, ConfigError, SourceConfig
 from scraper.addon import config_from_settings
 from scraper.spiders import SITE_SPIDERS, SourceSpider
@@ -31,9 +28,12 @@ def spider_class(source: SourceConfig) -> type[SourceSpider]:
     return type(f"{base.__name__}_{source.name}", (base,), {"name": source.name, "source": source})
 
 
-@implementer(ISpiderLoader)
 class SourceSpiderLoader:
-    """Build spiders from briefing.toml's [[sources]] instead of scanning modules."""
+    """Build spiders from briefing.toml's [[sources]] instead of scanning modules.
+
+    It follows scrapy.spiderloader.SpiderLoaderProtocol (from_settings, load, list,
+    find_by_request); Scrapy 2.19 deprecates the zope interface it replaced.
+    """
 
     def __init__(self, config: Config) -> None:
         self._spiders = {

@@ -145,3 +145,25 @@ def test_yonhap_site_spider_reads_korean_time_and_byline(crawled: Crawled) -> No
         assert not article.text.startswith("SEOUL")
     seoul = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Seoul")).utcoffset()
     assert seoul is not None and seoul.total_seconds() == 9 * 3600
+
+
+def test_scrapy_list_shows_the_configured_sources(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "briefing.toml"
+    config.write_text(
+        '[[sources]]\nname = "wire"\nfeeds = ["https://example.org/feed.xml"]\n'
+        '[[sources]]\nname = "yonhap"\nstart_urls = ["https://example.org/nk"]\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "scrapy", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+        env={**__import__("os").environ, "BRIEFING_CONFIG": str(config)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wire", "yonhap"]
