@@ -99,6 +99,9 @@ def _crawl_child(
     # Skipped URLs are logged at WARNING; Scrapy's INFO chatter would drown the progress.
     settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     settings.setdict(overrides, priority="cmdline")
+    # The extractors warn about every short or empty page; our own skip line says it once.
+    for name in ("trafilatura", "htmldate", "courlan"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     process = CrawlerProcess(settings)
     crawlers = []
     for name in names:
