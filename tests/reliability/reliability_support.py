@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -9,7 +10,9 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from weasyprint.urls import URLFetcherResponse
 
+from briefing.models import Article, ArticleNlp, Story, StoryArticle
 from briefing.render import TemplateAssetFetcher
+from briefing.store import Store
 
 # Fragments that would do harm if any output carried them unescaped.
 HOSTILE_BITS = [
@@ -140,3 +143,41 @@ FIGURES: list[tuple[str, str]] = []
 def report_figure(name: str, text: str) -> None:
     """Keep a measured figure for the end-of-run summary (see conftest.py)."""
     FIGURES.append((name, text))
+
+
+# (story id, label, [(article id, outlet, title, url, hours before the day's 07:00, text)])
+ArticleSeed = tuple[str, str, str, str, float, str]
+StorySeed = tuple[str, str, list[ArticleSeed]]
+
+
+def seed_stories(store: Store, day: date, stories: list[StorySeed]) -> None:
+    """Store stories, their articles and NLP results, as `briefing group` would leave them."""
+    due = datetime.combine(day, time(7, 0), UTC)
+    with store.session() as session:
+        for story_id, label, articles in stories:
+            times = [due - timedelta(hours=seed[4]) for seed in articles]
+            session.add(
+                Story(id=story_id, label=label, first_seen=min(times), last_seen=max(times))
+            )
+            session.add_all(_article(seed, due) for seed in articles)
+            session.flush()
+            for seed in articles:
+                session.add(StoryArticle(article_id=seed[0], story_id=story_id))
+                sentences = [part.strip() + "." for part in seed[5].split(".") if part.strip()]
+                data = {"sentences": sentences, "entities": [], "quotes": []}
+                session.add(ArticleNlp(article_id=seed[0], model="seeded", data=data))
+
+
+def _article(seed: ArticleSeed, due: datetime) -> Article:
+    article_id, outlet, title, url, hours, text = seed
+    moment = due - timedelta(hours=hours)
+    return Article(
+        id=article_id,
+        url=url,
+        source=outlet,
+        title=title,
+        text=text,
+        published_at=moment,
+        fetched_at=moment,
+        word_count=len(text.split()),
+    )
