@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TextIO
 
+from sqlalchemy.orm import Session
+
 from briefing.articles import (
+    ArticleRecord,
     ImportLineError,
     export_articles,
     iter_lines,
@@ -49,8 +52,11 @@ def import_jsonl(store: Store, lines: Iterable[str], *, batch: int = 500) -> Imp
     return report
 
 
-def _save(store: Store, records: list, report: ImportReport) -> None:
-    def work(session):  # type: ignore[no-untyped-def]
+def _save(store: Store, records: list[ArticleRecord], report: ImportReport) -> None:
+    def work(session: Session) -> tuple[int, int]:
+        # Counted here and added once committed: Store.run re-runs the whole batch when
+        # the database was locked, and the records must come out of it unchanged.
+        imported = duplicates = 0
         for record in records:
             result = save_article(session, record)
             if result.status != "stored" and record.id and result.article_id != record.id:
@@ -59,15 +65,18 @@ def _save(store: Store, records: list, report: ImportReport) -> None:
                 log.info(
                     "%s: id %s shares its URL with %s", record.url, record.id, result.article_id
                 )
-                record.url = f"{record.url}#import-id={record.id}"
-                result = save_article(session, record)
+                separate = replace(record, url=f"{record.url}#import-id={record.id}")
+                result = save_article(session, separate)
             if result.status == "stored":
-                report.imported += 1
+                imported += 1
             else:
-                report.duplicates += 1
+                duplicates += 1
+        return imported, duplicates
 
     if records:
-        store.run(work)
+        imported, duplicates = store.run(work)
+        report.imported += imported
+        report.duplicates += duplicates
 
 
 def export_jsonl(store: Store, out: TextIO, since: datetime | None = None) -> int:
