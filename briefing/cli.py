@@ -44,13 +44,17 @@ def errors_to_exit() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        console.print(f"[red]config error:[/red] {escape(str(exc))}", highlight=False)
+        console.print(
+            f"[red]config error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
     except StoreError as exc:
-        console.print(f"[red]store error:[/red] {escape(str(exc))}", highlight=False)
+        console.print(
+            f"[red]store error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     except OSError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 

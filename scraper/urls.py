@@ -19,8 +19,31 @@ def canonical_url(url: str) -> str:
     """Return url without fragment, tracking parameters, default port or case noise.
 
     The scheme and host are lowercased, remaining query parameters keep their order
-    (order can matter to the site), and an empty path becomes "/".
+    (order can matter to the site), and an empty path becomes "/". A URL that cannot be
+    parsed (a port out of range, a stray bracket) comes back as given, less its fragment:
+    callers that must fetch it check it with url_problem first.
     """
+    try:
+        return _canonical(url)
+    except ValueError:
+        return url.strip().split("#", 1)[0]
+
+
+def url_problem(url: str) -> str | None:
+    """Return why url cannot be fetched over http(s), or None when it can."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"not a web URL ({parts.scheme or 'no'} scheme)"
+    if not parts.hostname:
+        return "no host"
+    return None
+
+
+def _canonical(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")

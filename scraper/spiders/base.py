@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
@@ -16,11 +15,10 @@ from briefing.config import SourceConfig
 from scraper.extract import ExtractedArticle, extract_article
 from scraper.items import ArticleItem
 from scraper.skips import SKIP_PREFIX, reason_for_failure
-from scraper.urls import canonical_url
+from scraper.urls import canonical_url, url_problem
 
 log = logging.getLogger(__name__)
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
-WEB_SCHEMES = ("http", "https")
 # Share of U+FFFD replacement characters above which a page's text is not worth keeping.
 MAX_REPLACEMENT_SHARE = 0.002
 
@@ -51,14 +49,9 @@ class ArticleSpider(Spider):
         Scrapy read the crawler's own disk or another service, and a malformed URL would
         stop the page's remaining links.
         """
-        try:
-            scheme = urlsplit(url.strip()).scheme.lower()
-            canonical_url(url)
-        except ValueError as exc:
-            self.skip("bad_url", url[:200], str(exc))
-            return False
-        if scheme not in WEB_SCHEMES:
-            self.skip("bad_url", url[:200], f"not a web URL ({scheme or 'no'} scheme)")
+        problem = url_problem(url)
+        if problem:
+            self.skip("bad_url", url[:200], problem)
             return False
         return True
 

@@ -209,11 +209,6 @@ def test_real_processes_exit_2_without_traceback(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="briefing/cli.py errors_to_exit prints through rich, which hard-wraps at 80 columns "
-    "when stderr is not a terminal (logs, pipes): print with soft_wrap=True",
-)
 def test_real_process_message_is_one_line(process_runs: list[tuple[str, int, str]]) -> None:
     for _, _, output in process_runs:
         assert len(output.strip().splitlines()) == 1, output

@@ -158,11 +158,6 @@ odd_netlocs = st.builds(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scraper/urls.py canonical_url raises ValueError on a bad port ('http://a:99999/') "
-    "or bracket ('http://a[/'); it should return the URL unchanged less its fragment",
-)
 @PROPERTY
 @example("http://news.example.org:99999/a")
 @given(st.one_of(st.text(max_size=60), odd_netlocs))
