@@ -13,7 +13,7 @@ from scraper.addon import crawl_fingerprints, crawl_store
 from scraper.fingerprint import simhash
 from scraper.items import ArticleItem
 from scraper.skips import SKIP_PREFIX
-from scraper.urls import canonical_url, same_site
+from scraper.urls import canonical_url, same_site, url_problem
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -124,13 +124,9 @@ class StorePipeline(_Stage):
 
 def _declared_canonical(url: str | None) -> str | None:
     """Return the canonical form of the page's own claim, or None when it is not a web URL."""
-    if not url:
+    if not url or url_problem(url):  # a malformed <link rel=canonical> must not be used
         return None
-    try:
-        canonical = canonical_url(url)
-    except ValueError:  # a malformed <link rel=canonical> must not cost the article
-        return None
-    return canonical if canonical.startswith(("http://", "https://")) else None
+    return canonical_url(url)
 
 
 def _parse_hint_time(value: str) -> datetime | None:

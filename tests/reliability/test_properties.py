@@ -22,6 +22,7 @@ from scrapy.http import XmlResponse
 from briefing.config import SourceConfig
 from briefing.nlp import Enricher, Enrichment
 from scraper.extract import ExtractedArticle, extract_article
+from scraper.loader import spider_class
 from scraper.skips import SKIP_PREFIX
 from scraper.spiders import SourceSpider
 from scraper.urls import canonical_url
@@ -40,8 +41,7 @@ class Stats(Counter[str]):
 
 def make_spider() -> SourceSpider:
     source = SourceConfig(name="wire", feeds=[FEED_URL])
-    # As scraper.loader builds it (that module warns on import under Scrapy 2.19).
-    spider = type("WireSpider", (SourceSpider,), {"name": source.name, "source": source})()
+    spider = spider_class(source)()
     spider.crawler = SimpleNamespace(stats=Stats())  # type: ignore[assignment]
     return spider
 
