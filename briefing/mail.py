@@ -16,12 +16,12 @@ from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from briefing.config import Config
+from briefing.links import safe_href
 from briefing.models import BriefingRecord
 from briefing.store import Store
 
@@ -159,22 +159,6 @@ def mailbox(recipient: Recipient) -> Address:
 def new_message_id(sender: Address) -> str:
     """Make a unique Message-ID in the sender's domain."""
     return make_msgid(idstring="briefing", domain=sender.domain)
-
-
-def safe_href(url: object) -> str | None:
-    """Return url when it is a plain http(s) link, else None (shown as text, not linked)."""
-    if not isinstance(url, str):
-        return None
-    candidate = url.strip()
-    try:
-        parts = urlsplit(candidate)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(ord(char) < 33 or char in "<>\"'" for char in candidate):
-        return None
-    return candidate
 
 
 def _printable(value: Any) -> Any:

@@ -20,6 +20,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from briefing.compose import Briefing, SourceLink
+from briefing.links import safe_href
 
 logger = logging.getLogger(__name__)
 
@@ -60,22 +61,6 @@ def generator_name() -> str:
         return f"news-briefing {metadata.version('news-briefing')}"
     except metadata.PackageNotFoundError:
         return "news-briefing"
-
-
-def safe_href(url: object) -> str | None:
-    """Return the URL when it is a plain http(s) link, else None (shown as text)."""
-    if not isinstance(url, str):
-        return None
-    candidate = url.strip()
-    try:
-        parts = urlsplit(candidate)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(ord(char) < 33 for char in candidate):
-        return None
-    return candidate
 
 
 def long_date(day: date) -> str:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 
+from briefing.links import safe_href
 from briefing.models import Story
 from briefing.search import highlight, search
 from briefing.store import Store
@@ -35,19 +35,7 @@ FEED_ENTRIES = 50
 STORIES_LISTED = 200
 
 
-def external_href(url: object) -> str | None:
-    """Return url when it is a plain http(s) link (shown as a link), else None (as text)."""
-    # Same rule as briefing.render.safe_href, kept here so the web app never imports WeasyPrint.
-    if not isinstance(url, str):
-        return None
-    candidate = url.strip()
-    try:
-        parts = urlsplit(candidate)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return None if any(ord(char) < 33 for char in candidate) else candidate
+external_href = safe_href  # the one rule for links, shared with the briefing and mail
 
 
 def long_date(day: date) -> str:
