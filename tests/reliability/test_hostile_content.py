@@ -25,7 +25,7 @@ import httpx
 import pytest
 from hostile_site import HostileSite, serve_hostile_site
 from pypdf import PdfReader
-from reliability_support import assert_inert_html, pdf_links
+from reliability_support import assert_inert_html, pdf_links, report_figure
 from sqlalchemy import select
 
 from briefing import render
@@ -181,6 +181,13 @@ def test_nothing_fetched_the_remote_or_local_resources(pipeline: Pipeline) -> No
     templates = render.TemplateAssetFetcher()
     assert [url for url in pipeline.fetched if templates.local_asset(url) is None] == []
     assert pipeline.connections == []  # build and send (outbox) opened no connection at all
+    refused = ", ".join(f"{k} {v}" for k, v in pipeline.crawl.skipped().items())
+    report_figure(
+        "hostile content",
+        f"4 booby-trapped pages + 1 stored article; feed links refused: {refused}; "
+        f"0 of the pages' 44 remote/local resource URLs fetched; WeasyPrint's fetcher asked "
+        f"for {len(pipeline.fetched)} URLs; {len(pipeline.web)} web pages checked",
+    )
 
 
 def test_html_briefing_is_inert(pipeline: Pipeline) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_support import seed_stories
+from reliability_support import report_figure, seed_stories
 from sqlalchemy import event, func, select
 from typer.testing import CliRunner
 
@@ -134,6 +134,7 @@ def test_import_and_build_wait_for_a_locked_database_without_error(tmp_path: Pat
     store.close()
     db = Path(config.store.url.removeprefix("sqlite:///"))
     (tmp_path / "articles.jsonl").write_text(jsonl(50), encoding="utf-8")
+    waits = []
     for command in (["import", "articles.jsonl"], ["build", "--date", DAY.isoformat()]):
         # Held longer than the command takes to start, so that its write meets the lock.
         with write_lock_held(db, seconds=3.0) as released:
@@ -144,11 +145,13 @@ def test_import_and_build_wait_for_a_locked_database_without_error(tmp_path: Pat
         assert quiet(result.stderr + result.stdout), result.stderr
         assert waited, f"{command[0]} finished before the lock was released"
         assert time.monotonic() - started >= 2.9
+        waits.append(f"{command[0]} {time.monotonic() - started:.1f} s")
     store = Store(config.store.url)
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(Article)) == 52
         assert session.get(BriefingRecord, DAY) is not None
     store.close()
+    report_figure("locked store", f"write lock held 3 s: {', '.join(waits)}, exit 0, no message")
 
 
 class LockedOnce:
