@@ -62,9 +62,31 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def _temp_path(target: Path, suffix: str) -> Path:
-    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    # The writer's pid is in the name, so a later build can tell a dead writer's leftovers.
+    prefix = f".{target.name}.{os.getpid()}."
+    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=suffix)
     os.close(descriptor)
     return Path(name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Delete temp and backup files that a killed build left (their writer is gone)."""
+    for path in directory.glob(".briefing.*.*.*"):
+        parts = path.name.split(".")
+        if len(parts) > 3 and parts[3].isdigit() and not _alive(int(parts[3])):
+            logger.info("Removing %s, left by an interrupted build", path.name)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
 def _remove(paths: list[Path]) -> None:
@@ -123,6 +145,7 @@ def write_briefing(
         paths.pdf: pdf,
         paths.json: payload.encode("utf-8"),
     }
+    _remove_leftovers(paths.directory)
     staged: dict[Path, Path] = {}
     try:
         for target, data in contents.items():
@@ -130,9 +153,13 @@ def write_briefing(
             writer(staged[target], data)
             os.chmod(staged[target], FILE_MODE)  # mkstemp makes 0600; readers need 0644
         _swap_in(staged)
-    except BaseException:
+    except BaseException as exc:
         _remove(list(staged.values()))
         logger.warning("Could not write the briefing for %s; kept the old files", briefing.day)
+        if isinstance(exc, OSError) and not exc.filename:
+            # A failed write() names no file: say which folder, so the user knows where.
+            message = f"{exc.strerror or exc}: cannot write the briefing into {paths.directory}"
+            raise (OSError(exc.errno, message) if exc.errno else OSError(message)) from exc
         raise
     _fsync_directory(paths.directory)
     logger.info("Filed the briefing for %s in %s", briefing.day, paths.directory)

@@ -39,8 +39,12 @@ def crawl_and_record(
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     if (workers > 1 or not seed) and not config.crawl.redis_url:
         raise ConfigError("--workers > 1 needs [crawl] redis_url (workers share its frontier)")
-    store = open_store(config.store.url)
     names = sources or [s.name for s in config.sources if s.enabled]
+    if not names:
+        raise ConfigError("no sources to crawl: add [[sources]] to the config")
+    for name in names:
+        config.source(name)  # an unknown name is a config error, before anything is recorded
+    store = open_store(config.store.url)
     with store.session() as session:
         run = CrawlRun(sources=names, started_at=utcnow())
         session.add(run)

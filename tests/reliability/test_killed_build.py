@@ -130,11 +130,6 @@ def test_build_killed_between_renames_leaves_each_file_whole(tmp_path: Path) -> 
         assert now[name] == old[name], name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="briefing/archive.py: temporary files of a killed build (.briefing.*.tmp) stay in the "
-    "day's folder for ever; write_briefing could remove stale ones before it writes",
-)
 def test_rebuild_clears_what_a_killed_build_left(tmp_path: Path) -> None:
     config_path, config = built_config(tmp_path)
     kill_build("pdf", config_path, tmp_path)

@@ -265,15 +265,7 @@ def test_build_on_a_failing_archive_says_why_and_leaves_nothing(
 @pytest.mark.parametrize(
     "trouble",
     [
-        pytest.param(
-            "full",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="briefing/archive.py write_briefing: an ENOSPC from write() has no file "
-                "name, so the user reads only 'error: [Errno 28] No space left on device'; "
-                "wrap it in an error naming the day's archive folder",
-            ),
-        ),
+        "full",
         "read-only",
     ],
 )
