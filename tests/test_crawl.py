@@ -19,7 +19,7 @@ from briefing.store import Store
 from scraper.runtime import CrawlSummary
 
 pytestmark = pytest.mark.slow
-FAULT_DELAY = 10.0  # seconds the timeout page waits; the crawl gives up after 3
+FAULT_DELAY = 15.0  # seconds the timeout page waits; the crawl gives up after 5
 
 
 @dataclass
@@ -40,8 +40,9 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
         config = parse_config(
             {
                 "crawl": {
-                    "download_timeout": 1,
+                    "download_timeout": 5,
                     "retries": 1,
+                    "max_page_mb": 2,
                     "autothrottle": False,
                     "concurrency_per_domain": 16,
                 },
