@@ -89,3 +89,13 @@ def make_config(tmp_path: Path, **sections: object) -> Config:
     """Build a Config rooted in tmp_path from keyword sections (TOML-shaped dicts)."""
     data: dict[str, object] = {"store": {"url": "sqlite:///data/briefing.db"}, **sections}
     return parse_config(data, base_dir=tmp_path)
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Iterator[Store]:
+    """A store in a throwaway PostgreSQL database (skipped when the server is absent)."""
+    store = Store(postgres_url)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -397,32 +395,6 @@ def test_cli_commands(tmp_path: Path, server) -> None:  # type: ignore[no-untype
     assert len(recorder.received) == 3
     missing = runner.invoke(app, ["send", "--date", "2024-05-15", *where])
     assert missing.exit_code == 1 and "briefing build --date 2024-05-15" in missing.output
-
-
-@pytest.fixture
-def postgres_store() -> Iterator[Store]:
-    """A store in a throwaway PostgreSQL database, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
-    from sqlalchemy.pool import NullPool
-
-    url = os.environ.get(
-        "BRIEFING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres"
-    )
-    admin = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    name = f"briefing_mail_{secrets.token_hex(4)}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-    except OperationalError:
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    store = Store(url.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield store
-    finally:
-        store.close()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name}"))
 
 
 @pytest.mark.postgres

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -616,32 +613,6 @@ def test_is_loopback() -> None:
 
 
 # PostgreSQL
-
-
-@pytest.fixture
-def postgres_store() -> Iterator[Store]:
-    """A store in a throwaway PostgreSQL database, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
-    from sqlalchemy.pool import NullPool
-
-    url = os.environ.get(
-        "BRIEFING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres"
-    )
-    admin = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    name = f"briefing_web_{secrets.token_hex(4)}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-    except OperationalError:
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    store = Store(url.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield store
-    finally:
-        store.close()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name}"))
 
 
 @pytest.mark.postgres
