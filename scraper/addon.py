@@ -88,6 +88,7 @@ class BriefingAddon:
 
 
 _STORES: dict[str, Store] = {}  # one per process: every source's crawler shares its pool
+_INDEXES: dict[str, FingerprintIndex] = {}  # store URL -> the process's shared index
 
 
 def crawl_store(crawler: Crawler) -> Store:
@@ -106,19 +107,21 @@ def crawl_store(crawler: Crawler) -> Store:
 
 
 def crawl_fingerprints(crawler: Crawler) -> FingerprintIndex:
-    """Return the crawl's index of recent fingerprints, loaded from the store once.
+    """Return the index of recent fingerprints, loaded once per process and store.
 
-    A distributed crawl's index re-reads what other workers stored, every few seconds.
+    Every source's crawler in the process shares it: a wire copy on one source must find
+    the original another source stored a moment ago. A distributed crawl's index also
+    re-reads what other workers stored, every few seconds.
     """
-    index = getattr(crawler, "_briefing_fingerprints", None)
+    store = crawl_store(crawler)
+    index = _INDEXES.get(store.url)
     if index is None:
-        store = crawl_store(crawler)
         if crawler.settings.get("REDIS_URL"):
             index = SharedFingerprintIndex(store)
         else:
             with store.session() as session:
                 index = FingerprintIndex(recent_fingerprints(session))
-        crawler._briefing_fingerprints = index  # type: ignore[attr-defined]
+        _INDEXES[store.url] = index
     return index
 
 

@@ -168,3 +168,18 @@ def test_scrapy_list_shows_the_configured_sources(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["wire", "yonhap"]
+
+
+def test_every_source_in_a_process_shares_one_fingerprint_index(tmp_path: Path) -> None:
+    # A wire copy on one source must find the original another source just stored.
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from scraper.addon import CONFIG_OBJECT, crawl_fingerprints
+
+    config = parse_config(
+        {"sources": [{"name": "a", "feeds": ["https://a.example/f"]}]}, base_dir=tmp_path
+    )
+    first, second = (get_crawler(Spider, {CONFIG_OBJECT: config}) for _ in range(2))
+    crawl_fingerprints(first).add("original", 12345)
+    assert crawl_fingerprints(second).nearest(12345) == "original"
