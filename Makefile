@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(VENV)/bin/briefing demo
 
 test: $(STAMP)
+	@bash .ci/browser-deps
 	$(PY) -m pytest
 
 lint: $(STAMP)
