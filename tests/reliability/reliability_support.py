@@ -198,3 +198,17 @@ def _article(seed: ArticleSeed, due: datetime) -> Article:
         fetched_at=moment,
         word_count=len(text.split()),
     )
+
+
+# Exactly the headers a briefing message carries: anything else was injected.
+MAIL_HEADERS = {
+    "subject",
+    "from",
+    "to",
+    "date",
+    "message-id",
+    "auto-submitted",
+    "list-unsubscribe",
+    "mime-version",
+    "content-type",
+}

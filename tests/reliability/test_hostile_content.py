@@ -25,7 +25,7 @@ import httpx
 import pytest
 from hostile_site import HostileSite, serve_hostile_site
 from pypdf import PdfReader
-from reliability_support import assert_inert_html, pdf_links, report_figure
+from reliability_support import MAIL_HEADERS, assert_inert_html, pdf_links, report_figure
 from sqlalchemy import select
 
 from briefing import render
@@ -52,17 +52,6 @@ STORED_TEXT = (
     "url(file:///etc/passwd) {{ 7*7 }} Ski resorts near Pyeongchang welcomed the snowfall."
 )
 SUBSCRIBER_NAME = "Desk\r\nBcc: x@example.org"
-MAIL_HEADERS = {
-    "subject",
-    "from",
-    "to",
-    "date",
-    "message-id",
-    "auto-submitted",
-    "list-unsubscribe",
-    "mime-version",
-    "content-type",
-}
 
 
 @dataclass

@@ -18,7 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 from pypdf import PdfReader
-from reliability_support import RecordingFetcher, assert_inert_html, hostile_text, pdf_links
+from reliability_support import (
+    MAIL_HEADERS,
+    RecordingFetcher,
+    assert_inert_html,
+    hostile_text,
+    pdf_links,
+)
 
 from briefing.compose import Briefing, SourceArticle, StoryInput, compose
 from briefing.mail import Recipient, build_message, parse_sender
@@ -26,17 +32,6 @@ from briefing.render import render_html, render_pdf
 
 END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
 SENDER = parse_sender("Morning Briefing <briefing@example.org>")
-MAIL_HEADERS = {
-    "subject",
-    "from",
-    "to",
-    "date",
-    "message-id",
-    "auto-submitted",
-    "list-unsubscribe",
-    "mime-version",
-    "content-type",
-}
 urls = st.one_of(
     st.builds(lambda slug: f"https://news.example.org/a/{slug}", st.text(max_size=20)),
     st.sampled_from(["javascript:alert(1)", "file:///etc/passwd", "data:text/html,<b>x"]),
