@@ -17,13 +17,14 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
 from briefing.config import Config
 from briefing.links import safe_href
 from briefing.models import BriefingRecord
 from briefing.store import Store
+from briefing.templating import template_environment
 
 if TYPE_CHECKING:  # compose pulls in scikit-learn; the subscriber commands need none of it
     from briefing.compose import Briefing, StoryBrief
@@ -174,29 +175,10 @@ def _wrap(text: str, width: int = 76, indent: str = "") -> str:
 
 def make_mail_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     """Build the mail templates' environment: autoescaped HTML, strict, controls dropped."""
-    env = Environment(
-        loader=FileSystemLoader(templates_dir),
-        autoescape=select_autoescape(
-            enabled_extensions=("html", "html.j2"),
-            disabled_extensions=("txt", "txt.j2"),
-            default=True,
-        ),
-        undefined=StrictUndefined,
-        finalize=_printable,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["safe_href"] = safe_href
+    env = template_environment(templates_dir, finalize=_printable)
     env.filters["wrap"] = _wrap
-    env.filters["long_date"] = long_date
     env.filters["line"] = lambda value: " ".join(str(value).split())
     return env
-
-
-def long_date(day: date) -> str:
-    """Format a date as 'Tuesday 14 May 2024'."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def _wanted(story: StoryBrief, topics: set[str]) -> bool:

@@ -7,20 +7,20 @@ import mimetypes
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from briefing.compose import Briefing, SourceLink
-from briefing.links import safe_href
+from briefing.templating import template_environment
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +63,6 @@ def generator_name() -> str:
         return "news-briefing"
 
 
-def long_date(day: date) -> str:
-    """Format a date as 'Tuesday 14 May 2024'."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
 def clock(moment: datetime | None) -> str:
     """Format a time as '14 May, 07:05 KST'."""
     if moment is None:
@@ -77,21 +72,7 @@ def clock(moment: datetime | None) -> str:
 
 def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     """Build the Jinja2 environment: autoescaped HTML, strict about missing values."""
-    env = Environment(
-        loader=FileSystemLoader(templates_dir),
-        autoescape=select_autoescape(
-            enabled_extensions=("html", "htm", "xml", "html.j2", "htm.j2", "xml.j2"),
-            disabled_extensions=("txt", "txt.j2"),
-            default_for_string=True,
-            default=True,
-        ),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["safe_href"] = safe_href
-    env.filters["long_date"] = long_date
+    env = template_environment(templates_dir)
     env.filters["clock"] = clock
     env.filters["print_sources"] = print_sources
     return env

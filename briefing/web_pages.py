@@ -19,6 +19,7 @@ from briefing.models import Story
 from briefing.search import highlight, search
 from briefing.store import Store
 from briefing.story_views import story_rows
+from briefing.templating import long_date
 from briefing.web_data import (
     SAFE_ID,
     DayEntry,
@@ -36,10 +37,6 @@ STORIES_LISTED = 200
 
 
 external_href = safe_href  # the one rule for links, shared with the briefing and mail
-
-
-def long_date(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def day_path(day: date) -> str:

@@ -13,6 +13,7 @@ from markupsafe import escape
 from pypdf import PdfReader
 
 from briefing.compose import Briefing, SourceArticle, SourceLink, StoryInput, compose
+from briefing.links import safe_href
 from briefing.render import (
     TEMPLATES_DIR,
     TemplateAssetFetcher,
@@ -23,7 +24,6 @@ from briefing.render import (
     render_html,
     render_pdf,
     render_print_html,
-    safe_href,
 )
 
 END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
