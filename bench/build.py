@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pypdf import PdfReader
 
-from briefing.compose import SourceArticle, StoryInput, compose
-from briefing.render import render_html, render_pdf
+from briefing.briefs.compose import SourceArticle, StoryInput, compose
+from briefing.output.render import render_html, render_pdf
 
 COMMON = (
     "the said on in to of and a for with after officials government new year week "

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from briefing.config import parse_config
-from briefing.crawling import crawl_and_record
+from briefing.stages.crawl import crawl_and_record
 
 WORDS = tuple(
     "government minister talks summit port missile economy market council energy budget "

@@ -25,7 +25,7 @@ from typing import ClassVar
 from crawl import Site  # bench/crawl.py: the same synthetic site
 
 from briefing.config import parse_config
-from briefing.crawling import crawl_and_record
+from briefing.stages.crawl import crawl_and_record
 
 REDIS_URL = os.environ.get("BRIEFING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get(

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "eval" / "clustering" / "ecbplus-dev.jsonl"
 sys.path.insert(0, str(REPO))
 
-from briefing.nlp import Enricher  # noqa: E402
+from briefing.nlp.enrich import Enricher  # noqa: E402
 
 
 def load_articles(limit: int, repeat: int) -> list[tuple[str, str]]:

@@ -32,8 +32,8 @@ DATA = EVAL / "clustering" / "ecbplus-dev.jsonl"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(EVAL))
 
-from briefing.grouping import STOP_WORDS  # noqa: E402
-from briefing.stories import ArticleFeatures, GroupingParams, Story, group  # noqa: E402
+from briefing.stories.clustering import STOP_WORDS  # noqa: E402
+from briefing.stories.tracking import ArticleFeatures, GroupingParams, Story, group  # noqa: E402
 
 NOW = datetime(2024, 3, 1, 18, tzinfo=UTC)
 GRID_K = (3, 4, 5, 6, 8)
@@ -49,10 +49,10 @@ def score(gold: dict[str, str], pred: dict[str, str]) -> dict:
 
 
 def enrich(rows: list[dict], cache: Path | None) -> dict[str, tuple]:
-    """Return id -> (entities, key phrases) from briefing.nlp, cached in a file if asked."""
+    """Return id -> (entities, key phrases) from briefing.nlp.enrich, cached in a file if asked."""
     if cache and cache.exists():
         return pickle.loads(cache.read_bytes())
-    from briefing.nlp import Enricher
+    from briefing.nlp.enrich import Enricher
 
     started = time.perf_counter()
     with Enricher() as enricher:

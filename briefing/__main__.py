@@ -1,3 +1,3 @@
-from briefing.cli import app
+from briefing.cli.main import app
 
 app(prog_name="briefing")

@@ -188,7 +188,7 @@ class MailConfig(_Section):
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
-        from briefing.mail import MailError, parse_sender  # late: mail imports this module
+        from briefing.mail.message import MailError, parse_sender  # late: mail imports this module
 
         try:
             parse_sender(value)

@@ -7,10 +7,10 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from briefing.articles import recent_fingerprints
 from briefing.config import Config, load_config
-from briefing.models import utcnow
-from briefing.store import Store
+from briefing.store.articles import recent_fingerprints
+from briefing.store.engine import Store
+from briefing.store.models import utcnow
 from scraper.distributed import PREFIX, SEEN_HOURS, WORKER_TIMEOUT, queue_key_template
 from scraper.fingerprint import NEAR_DUPLICATE_BITS, FingerprintIndex
 

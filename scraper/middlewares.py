@@ -14,7 +14,7 @@ from scrapy_redis import dupefilter as redis_dupefilter
 from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet.defer import Deferred
 
-from briefing.articles import known_url
+from briefing.store.articles import known_url
 from scraper.addon import crawl_store
 from scraper.distributed import SEEN_HOURS
 

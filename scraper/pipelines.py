@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
 
-from briefing.articles import ArticleRecord, known_url, save_article
+from briefing.store.articles import ArticleRecord, known_url, save_article
 from scraper.addon import crawl_fingerprints, crawl_store
 from scraper.fingerprint import simhash
 from scraper.items import ArticleItem

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from briefing.config import Config, parse_config
-from briefing.store import Store
+from briefing.store.engine import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get(

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import briefing.archive as archive
-from briefing.archive import list_briefings, load_briefing, paths_for, write_briefing
-from briefing.compose import Briefing, SourceArticle, StoryInput, compose
+import briefing.output.archive as archive
+from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
+from briefing.output.archive import list_briefings, load_briefing, paths_for, write_briefing
 
 END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
 

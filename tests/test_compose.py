@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from briefing.compose import Briefing, SourceArticle, StoryInput, compose
-from briefing.summarise import SentenceVectoriser, is_usable, pick_quotes, summarise
+from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
+from briefing.briefs.summarise import SentenceVectoriser, is_usable, pick_quotes, summarise
 
 END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)  # 07:00 in Seoul on 14 May
 START = END - timedelta(hours=24)
@@ -317,7 +317,7 @@ def test_pick_quotes_falls_back_to_repeat_speakers() -> None:
 
 
 def test_a_one_word_description_is_no_speaker() -> None:
-    from briefing.summarise import pick_quotes
+    from briefing.briefs.summarise import pick_quotes
 
     quotes = [
         [

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from briefing.config import Config, parse_config
-from briefing.crawling import crawl_and_record
-from briefing.demosite import DemoSite, demo_sources, serve_demo_site
-from briefing.models import Article, ArticleUrl, CrawlRun
-from briefing.store import Store
+from briefing.demo.site import DemoSite, demo_sources, serve_demo_site
+from briefing.stages.crawl import crawl_and_record
+from briefing.store.engine import Store
+from briefing.store.models import Article, ArticleUrl, CrawlRun
 from scraper.runtime import CrawlSummary
 
 pytestmark = pytest.mark.slow

@@ -25,9 +25,11 @@ from test_mail import (
 )
 from typer.testing import CliRunner
 
-from briefing.cli_mail import deliveries_command, send_command, subscribers_app
+from briefing.cli.mail import deliveries_command, send_command, subscribers_app
 from briefing.config import Config, parse_config
-from briefing.delivery import (
+from briefing.mail.message import AddressError, MailError
+from briefing.mail.transport import OutboxTransport, Outgoing, SmtpTransport
+from briefing.stages.send import (
     RetryPolicy,
     active_recipients,
     add_subscriber,
@@ -36,11 +38,9 @@ from briefing.delivery import (
     send_briefing,
     send_test,
 )
-from briefing.mail import AddressError, MailError
-from briefing.models import Base, Delivery
-from briefing.search import is_search_object
-from briefing.store import Store
-from briefing.transport import OutboxTransport, Outgoing, SmtpTransport
+from briefing.store.engine import Store
+from briefing.store.models import Base, Delivery
+from briefing.store.search import is_search_object
 
 START = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
 

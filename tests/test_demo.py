@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from briefing.archive import list_briefings, load_briefing
-from briefing.demo import DEMO_DAYS, run_demo
+from briefing.demo.run import DEMO_DAYS, run_demo
+from briefing.output.archive import list_briefings, load_briefing
 
 pytestmark = pytest.mark.slow
 TODAY = date(2026, 11, 29)

@@ -19,7 +19,7 @@ import feedparser
 import pytest
 
 from briefing.config import SourceConfig
-from briefing.demosite import DemoSite, demo_sources, serve_demo_site
+from briefing.demo.site import DemoSite, demo_sources, serve_demo_site
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_1c9110ec35ad72f2.txt"
 SEED_SHA256 = "9847647a27533a0003958f46275f6b4956cb0356a4d247d29a5210023c7d7049"

@@ -29,9 +29,9 @@ from scrapy.utils.request import request_from_dict
 from sqlalchemy import func, select
 
 from briefing.config import Config, parse_config
-from briefing.crawling import crawl_and_record
-from briefing.models import Article
-from briefing.store import Store
+from briefing.stages.crawl import crawl_and_record
+from briefing.store.engine import Store
+from briefing.store.models import Article
 from scraper.addon import redis_prefix, settings_from_config
 from scraper.frontier import ReliableQueue, decode, encode
 from scraper.middlewares import SharedDupeFilter
@@ -382,7 +382,7 @@ def test_a_worker_joins_a_crawl_then_leaves_without_losing_or_repeating_a_page(
 
 # `briefing worker` as the lead registers it: the same function under typer.
 WORKER_MAIN = (
-    "import typer\nfrom briefing.cli_worker import worker_command\ntyper.run(worker_command)"
+    "import typer\nfrom briefing.cli.worker import worker_command\ntyper.run(worker_command)"
 )
 
 

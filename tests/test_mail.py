@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pypdf import PdfReader, PdfWriter
 
-from briefing.compose import (
+from briefing.briefs.compose import (
     Briefing,
     Counts,
     GlanceLine,
@@ -34,7 +34,7 @@ from briefing.compose import (
     StoryBrief,
 )
 from briefing.config import SmtpConfig
-from briefing.mail import (
+from briefing.mail.message import (
     AddressError,
     MailError,
     Recipient,
@@ -43,7 +43,7 @@ from briefing.mail import (
     parse_address,
     parse_sender,
 )
-from briefing.transport import (
+from briefing.mail.transport import (
     OutboxTransport,
     Outgoing,
     SmtpTransport,

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from briefing.entities import (
+from briefing.nlp.enrich import Enricher, Enrichment, Entity, Quote, load_aliases, load_pipeline
+from briefing.nlp.entities import (
     Mention,
     alias_key,
     clean_surface,
@@ -17,8 +18,7 @@ from briefing.entities import (
     load_alias_table,
     resolve_entities,
 )
-from briefing.nlp import Enricher, Enrichment, Entity, Quote, load_aliases, load_pipeline
-from briefing.quotes import find_quote_spans
+from briefing.nlp.quotes import find_quote_spans
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_1c9110ec35ad72f2.txt"
 SEED_TITLE = "US to press for action over N. Korea provocations after Kim-Putin summit"
@@ -304,7 +304,7 @@ def test_quote_patterns(enricher: Enricher) -> None:
 
 
 def test_load_pipeline_names_what_it_tried(monkeypatch: pytest.MonkeyPatch) -> None:
-    import briefing.nlp as nlp_module
+    import briefing.nlp.enrich as nlp_module
 
     monkeypatch.setattr(nlp_module, "FALLBACK_MODELS", ("no_such_model_b",))
     with pytest.raises(RuntimeError, match="no_such_model_a, no_such_model_b"):

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-from briefing.articles import ArticleRecord, recent_fingerprints, save_article
-from briefing.crawling import open_store
-from briefing.models import Article, ArticleUrl
-from briefing.store import Store
+from briefing.stages.crawl import open_store
+from briefing.store.articles import ArticleRecord, recent_fingerprints, save_article
+from briefing.store.engine import Store
+from briefing.store.models import Article, ArticleUrl
 from scraper.addon import SharedFingerprintIndex
 from scraper.fingerprint import FingerprintIndex, simhash
 
@@ -152,9 +152,9 @@ def test_workers_starting_together_migrate_a_new_database_once(postgres_url: str
 # closes a connection that way: not this test's subject.
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_every_command_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
-    from briefing.cli import app
-    from briefing.demo import demo_config_text
-    from briefing.demosite import serve_demo_site
+    from briefing.cli.main import app
+    from briefing.demo.run import demo_config_text
+    from briefing.demo.site import serve_demo_site
 
     runner = CliRunner()
     with serve_demo_site() as (base, _site):

@@ -12,9 +12,9 @@ from jinja2 import UndefinedError
 from markupsafe import escape
 from pypdf import PdfReader
 
-from briefing.compose import Briefing, SourceArticle, SourceLink, StoryInput, compose
-from briefing.links import safe_href
-from briefing.render import (
+from briefing.briefs.compose import Briefing, SourceArticle, SourceLink, StoryInput, compose
+from briefing.output.links import safe_href
+from briefing.output.render import (
     TEMPLATES_DIR,
     TemplateAssetFetcher,
     html_to_pdf,
@@ -303,10 +303,10 @@ def test_fetcher_blocks_a_local_file_even_in_raw_markup(caplog: pytest.LogCaptur
     raw = (
         '<p>x</p><img src="file:///etc/passwd"><link rel=stylesheet href="https://e.example/a.css">'
     )
-    with caplog.at_level("WARNING", logger="briefing.render"):
+    with caplog.at_level("WARNING", logger="briefing.output.render"):
         pdf = PdfReader(io.BytesIO(html_to_pdf(raw, url_fetcher=fetcher)))
     assert set(fetcher.asked) == {"file:///etc/passwd", "https://e.example/a.css"}
-    refusals = [r.getMessage() for r in caplog.records if r.name == "briefing.render"]
+    refusals = [r.getMessage() for r in caplog.records if r.name == "briefing.output.render"]
     assert len(refusals) == 2 and all(m.startswith("Refused to fetch") for m in refusals)
     assert "root:" not in pdf.pages[0].extract_text()
 

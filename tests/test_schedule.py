@@ -25,10 +25,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from typer.testing import CliRunner
 
-from briefing.cli_schedule import DaemonThreadExecutor, run, schedule
+from briefing.cli.schedule import DaemonThreadExecutor, run, schedule
 from briefing.config import Config, ConfigError, load_config
-from briefing.locking import RUN_LOCK, SCHEDULE_LOCK, LockHeld, store_lock
-from briefing.schedule import (
+from briefing.schedule.jobs import (
     JOB_TABLE,
     JobTargets,
     _cron_weekdays,
@@ -42,7 +41,8 @@ from briefing.schedule import (
     run_once,
     start_scheduler,
 )
-from briefing.store import Store
+from briefing.store.engine import Store
+from briefing.store.locking import RUN_LOCK, SCHEDULE_LOCK, LockHeld, store_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW_YORK = ZoneInfo("America/New_York")
@@ -348,7 +348,7 @@ def test_a_timed_out_crawl_is_logged_as_failed(
 
 
 def test_an_unknown_job_target_fails_at_start(config_file: Path) -> None:
-    from briefing.schedule import ScheduleError
+    from briefing.schedule.jobs import ScheduleError
 
     with pytest.raises(ScheduleError, match="cannot be loaded"):
         start_scheduler(load_config(config_file), config_file, JobTargets(daily="nowhere:run"))
@@ -451,8 +451,8 @@ def noop_daily(config, *, day):
     pass
 
 if __name__ == "__main__":
-    from briefing.cli_schedule import exit_now, run_daemon
-    from briefing.schedule import JobTargets
+    from briefing.cli.schedule import exit_now, run_daemon
+    from briefing.schedule.jobs import JobTargets
     logging.basicConfig(level=logging.INFO)
     crawl = "__main__:slow_crawl" if sys.argv[2] == "fake" else JobTargets().crawl
     targets = JobTargets(crawl=crawl, daily="__main__:noop_daily")
@@ -512,7 +512,7 @@ def descendants(pid: int) -> set[int]:
 def test_a_second_daemon_on_the_same_store_is_refused(tmp_path: Path, config_file: Path) -> None:
     daemon = start_daemon(tmp_path, config_file)
     try:
-        code = "import typer; from briefing.cli_schedule import schedule; typer.run(schedule)"
+        code = "import typer; from briefing.cli.schedule import schedule; typer.run(schedule)"
         second = subprocess.run(
             [sys.executable, "-c", code, "--config", str(config_file)],
             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},

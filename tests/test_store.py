@@ -6,10 +6,10 @@ import io
 import json
 from datetime import UTC, datetime
 
-from briefing.articles import ArticleRecord, article_id_for, recent_fingerprints, save_article
-from briefing.models import Article, ArticleUrl
-from briefing.store import Store
-from briefing.transfer import export_jsonl, import_jsonl
+from briefing.stages.transfer import export_jsonl, import_jsonl
+from briefing.store.articles import ArticleRecord, article_id_for, recent_fingerprints, save_article
+from briefing.store.engine import Store
+from briefing.store.models import Article, ArticleUrl
 from scraper.fingerprint import FingerprintIndex, hamming, simhash
 
 TEXT = " ".join(f"word{i} sentence about the summit in Vladivostok" for i in range(40))

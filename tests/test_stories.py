@@ -11,8 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefing.grouping import GroupingParams, time_decay
-from briefing.stories import ArticleFeatures, Story, Topic, group, match_topics, story_label
+from briefing.stories.clustering import GroupingParams, time_decay
+from briefing.stories.tracking import (
+    ArticleFeatures,
+    Story,
+    Topic,
+    group,
+    match_topics,
+    story_label,
+)
 
 FIXTURE = json.loads(
     (Path(__file__).parent / "fixtures" / "stories" / "three_days.json").read_text("utf-8")

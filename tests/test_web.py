@@ -17,17 +17,17 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from briefing import cli_archive
-from briefing.archive import paths_for, write_briefing
-from briefing.cli_archive import archive_app, is_loopback, open_path, serve_command
-from briefing.compose import SourceArticle, StoryInput, compose
-from briefing.models import Article, BriefingRecord, Story, StoryArticle
-from briefing.render import render_html
-from briefing.search import highlight, query_terms, refresh_index, search
-from briefing.store import Store
-from briefing.web import APP_CSP, BRIEFING_CSP, create_app, is_hostile_path
-from briefing.web_export import ExportError, export_site
-from briefing.web_pages import Site
+from briefing.briefs.compose import SourceArticle, StoryInput, compose
+from briefing.cli import archive as cli_archive
+from briefing.cli.archive import archive_app, is_loopback, open_path, serve_command
+from briefing.output.archive import paths_for, write_briefing
+from briefing.output.render import render_html
+from briefing.store.engine import Store
+from briefing.store.models import Article, BriefingRecord, Story, StoryArticle
+from briefing.store.search import highlight, query_terms, refresh_index, search
+from briefing.web.app import APP_CSP, BRIEFING_CSP, create_app, is_hostile_path
+from briefing.web.export import ExportError, export_site
+from briefing.web.pages import Site
 
 ZONE = ZoneInfo("Asia/Seoul")
 SCRIPT = "<script>alert(1)</script>"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from briefing.web import LOOPBACK_HOSTS, create_app
+from briefing.web.app import LOOPBACK_HOSTS, create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -15,9 +15,10 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from briefing import archive, build_stage
 from briefing.config import load_config
-from briefing.store import Store
+from briefing.output import archive
+from briefing.stages import build as build_stage
+from briefing.store.engine import Store
 
 
 def stall(signal_file: Path) -> None:

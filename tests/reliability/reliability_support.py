@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from weasyprint.urls import URLFetcherResponse
 
-from briefing.models import Article, ArticleNlp, Story, StoryArticle
-from briefing.render import TemplateAssetFetcher
-from briefing.store import Store
+from briefing.output.render import TemplateAssetFetcher
+from briefing.store.engine import Store
+from briefing.store.models import Article, ArticleNlp, Story, StoryArticle
 
 # Fragments that would do harm if any output carried them unescaped.
 HOSTILE_BITS = [

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from briefing.cli import app
+from briefing.cli.main import app
 
 SOURCE = '[[sources]]\nname = "wire"\nfeeds = ["https://example.org/feed.xml"]\n'
 SMTP = '[mail.smtp]\nhost = "smtp.example.org"\n'

@@ -28,17 +28,17 @@ from pypdf import PdfReader
 from reliability_support import MAIL_HEADERS, assert_inert_html, pdf_links, report_figure
 from sqlalchemy import select
 
-from briefing import render
-from briefing.articles import ArticleRecord, save_article
-from briefing.build_stage import BuildResult, build_day
 from briefing.config import Config, parse_config
-from briefing.crawling import crawl_and_record
-from briefing.delivery import send_briefing
-from briefing.group_stage import group_pending
-from briefing.models import Article, Story
-from briefing.store import Store
-from briefing.web import create_app
-from briefing.web_pages import Site
+from briefing.output import render
+from briefing.stages.build import BuildResult, build_day
+from briefing.stages.crawl import crawl_and_record
+from briefing.stages.group import group_pending
+from briefing.stages.send import send_briefing
+from briefing.store.articles import ArticleRecord, save_article
+from briefing.store.engine import Store
+from briefing.store.models import Article, Story
+from briefing.web.app import create_app
+from briefing.web.pages import Site
 from scraper.runtime import CrawlSummary
 
 pytestmark = pytest.mark.slow

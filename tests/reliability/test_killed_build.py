@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from reliability_support import seed_stories
 
-from briefing.archive import paths_for
-from briefing.build_stage import build_day
 from briefing.config import Config, load_config
-from briefing.store import Store
+from briefing.output.archive import paths_for
+from briefing.stages.build import build_day
+from briefing.store.engine import Store
 
 pytestmark = pytest.mark.slow
 DAY = date(2026, 11, 27)

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from synthetic_site import article_path, mixed_failures, serve_site, title_of
 
 from briefing.config import parse_config
-from briefing.crawling import crawl_and_record
-from briefing.models import Article
-from briefing.store import Store
+from briefing.stages.crawl import crawl_and_record
+from briefing.store.engine import Store
+from briefing.store.models import Article
 
 pytestmark = pytest.mark.slow
 PAGES = 5000

@@ -20,7 +20,7 @@ from scrapy import Request
 from scrapy.http import XmlResponse
 
 from briefing.config import SourceConfig
-from briefing.nlp import Enricher, Enrichment
+from briefing.nlp.enrich import Enricher, Enrichment
 from scraper.extract import ExtractedArticle, extract_article
 from scraper.loader import spider_class
 from scraper.skips import SKIP_PREFIX

@@ -25,11 +25,11 @@ from reliability_support import report_figure, seed_stories
 from sqlalchemy import event, func, select
 from typer.testing import CliRunner
 
-from briefing.cli import app
+from briefing.cli.main import app
 from briefing.config import load_config
-from briefing.models import Article, BriefingRecord, Delivery
-from briefing.store import Store
-from briefing.transfer import import_jsonl
+from briefing.stages.transfer import import_jsonl
+from briefing.store.engine import Store
+from briefing.store.models import Article, BriefingRecord, Delivery
 
 DAY = date(2026, 11, 27)
 TEXT = "Talks on the port resumed on Monday. Officials met again in the capital. More follows."
@@ -190,7 +190,7 @@ def test_a_crawl_waits_for_a_locked_database(tmp_path: Path) -> None:
     from synthetic_site import SiteTruth, serve_site
 
     from briefing.config import parse_config
-    from briefing.crawling import crawl_and_record
+    from briefing.stages.crawl import crawl_and_record
 
     truth = SiteTruth(200, {}, delay_seconds=0.01)
     with serve_site(truth) as (base, _site):

@@ -1,0 +1,119 @@
+"""`briefing demo`: the whole pipeline on the bundled demo site, served on loopback.
+
+The demo site's articles span four days ending yesterday; the demo crawls them once, then
+replays the mornings: for each day it groups what had been published by 07:00 and builds
+that day's briefing, so the archive holds four briefings and stories develop across them.
+Today's briefing is then mailed to the demo subscriber (an .eml file in the outbox).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tomllib
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+
+from briefing.config import Config, parse_config
+from briefing.demo.site import demo_sources, serve_demo_site
+from briefing.stages.build import build_day
+from briefing.stages.crawl import crawl_and_record, print_summary
+from briefing.stages.group import group_pending
+from briefing.store.engine import Store
+
+log = logging.getLogger(__name__)
+DEMO_DAYS = 4
+DEMO_TIMEZONE = "Asia/Seoul"
+DEMO_TOPICS = [
+    {
+        "name": "DPRK–Russia arms talks",
+        "entities": ["North Korea", "Russia"],
+        "keywords": ["arms", "weapons", "munitions", "ammunition", "military"],
+    }
+]
+
+
+def demo_config_text(base_url: str) -> str:
+    """Return the demo's briefing.toml, pointing at the site served at base_url."""
+    lines = [
+        "# Written by `briefing demo` for the demo site it serves on loopback.",
+        f'timezone = "{DEMO_TIMEZONE}"',
+        "",
+        "[crawl]",
+        "autothrottle = false  # a local site needs no throttling",
+        "download_timeout = 10",
+        "concurrency_per_domain = 16",
+        "",
+        "[briefing]",
+        'title = "Morning Briefing (demo)"',
+        "",
+    ]
+    for source in demo_sources(base_url):
+        lines.append("[[sources]]")
+        lines.extend(f"{key} = {_toml(value)}" for key, value in source.items())
+        lines.append("")
+    for topic in DEMO_TOPICS:
+        lines.append("[[topics]]")
+        lines.extend(f"{key} = {_toml(value)}" for key, value in topic.items())
+        lines.append("")
+    lines += ["[mail]", 'sender = "Demo Briefing <briefing@demo.example.org>"', ""]
+    lines += ["[[subscribers]]", 'email = "desk@demo.example.org"', 'name = "Demo desk"', ""]
+    return "\n".join(lines)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return str(value)
+
+
+def prepare_workdir(workdir: Path, base_url: str) -> Config:
+    """Write a fresh demo config, store, archive and outbox in workdir."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for folder in ("data", "archive", "outbox"):
+        shutil.rmtree(workdir / folder, ignore_errors=True)
+    path = workdir / "briefing.toml"
+    path.write_text(demo_config_text(base_url), encoding="utf-8")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return parse_config(data, base_dir=workdir.resolve(), origin=str(path))
+
+
+def morning(config: Config, day: date) -> datetime:
+    """Return the moment the day's briefing is due (the daily time, in the config's zone)."""
+    hour, minute = (int(part) for part in config.schedule.daily.split(":"))
+    return datetime.combine(day, time(hour, minute), config.tz).astimezone(UTC)
+
+
+def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> None:
+    """Serve the demo site, crawl it, replay four mornings, and mail today's briefing."""
+    from briefing.stages.send import send_briefing
+
+    today = today or datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
+    # The site's newest articles are from yesterday, so today's 07:00 briefing has them all.
+    with serve_demo_site(today=today - timedelta(days=1)) as (base_url, _site):
+        console.print(f"demo site served at {base_url}", highlight=False)
+        config = prepare_workdir(workdir, base_url)
+        summary = crawl_and_record(config, console=console)
+    print_summary(summary, console)
+    store = Store(config.store.url)
+    for offset in range(DEMO_DAYS - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        grouped = group_pending(store, config, now=morning(config, day))
+        built = build_day(store, config, day, now=morning(config, day))
+        console.print(
+            f"{day}: grouped {grouped.grouped} new articles; briefing with {built.stories} "
+            f"stories from {built.articles} articles",
+            highlight=False,
+        )
+    delivery = send_briefing(store, config, today)
+    console.print(f"\nbriefing: {built.html}\n          {built.pdf}", highlight=False)
+    console.print(f"mail:     {config.mail.outbox} ({len(delivery.sent)} sent)", highlight=False)

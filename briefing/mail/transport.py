@@ -1,0 +1,258 @@
+"""Hand messages over: to an SMTP server (STARTTLS or TLS), or as .eml files to an outbox."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+from briefing.config import MailConfig, SmtpConfig
+from briefing.mail.message import MailError
+
+log = logging.getLogger(__name__)
+FILE_MODE = 0o644
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to one recipient, with its envelope."""
+
+    day: date
+    sender: str  # envelope sender (bounces go there)
+    recipient: str
+    message_id: str
+    message: EmailMessage
+
+
+class TransientFailure(MailError):
+    """Worth trying again later; scope says whether the server or one recipient failed."""
+
+    def __init__(self, message: str, *, scope: str = "connection") -> None:
+        super().__init__(message)
+        self.scope = scope  # connection | recipient
+
+
+class PermanentRefusal(MailError):
+    """The server refused this message or recipient for good (an SMTP 5xx)."""
+
+
+class TransportSetupError(MailError):
+    """Sending cannot work as configured (login refused, TLS failed); fix the config."""
+
+
+class Transport(Protocol):
+    """What delivery needs from a way of sending mail."""
+
+    def send(self, outgoing: Outgoing) -> None:
+        """Hand the message over, or raise TransientFailure, PermanentRefusal or setup errors."""
+
+    def accepted(self, outgoing: Outgoing) -> bool | None:
+        """Tell whether this message was already handed over; None when it cannot know."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def recipient_slug(address: str) -> str:
+    """Turn an address into a safe file-name part: desk@example.org -> desk-at-example.org."""
+    slug = re.sub(r"[^a-z0-9.-]+", "-", address.lower().replace("@", "-at-"))
+    return slug.strip(".-")[:80] or "recipient"
+
+
+class OutboxTransport:
+    """Write each message as an .eml file: the default when no SMTP server is configured."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def path_for(self, outgoing: Outgoing) -> Path:
+        """Name the file by day, recipient and Message-ID, so a resend finds its own file."""
+        digest = hashlib.sha256(outgoing.message_id.encode()).hexdigest()[:10]
+        name = f"{outgoing.day.isoformat()}_{recipient_slug(outgoing.recipient)}_{digest}.eml"
+        return self.folder / name
+
+    def send(self, outgoing: Outgoing) -> None:
+        """Write the message atomically: a reader never sees half a file."""
+        target = self.path_for(outgoing)
+        data = outgoing.message.as_bytes(policy=policy.SMTP)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(data)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+                os.chmod(temporary, FILE_MODE)  # mkstemp makes 0600; match the archive files
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise TransportSetupError(f"cannot write to the outbox {self.folder}: {exc}") from exc
+        log.info("wrote %s", target)
+
+    def accepted(self, outgoing: Outgoing) -> bool:
+        """Tell exactly: the file exists only once it was completely written."""
+        return self.path_for(outgoing).is_file()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SmtpTransport:
+    """Send through an SMTP server, reusing one connection for a run."""
+
+    def __init__(
+        self,
+        settings: SmtpConfig,
+        *,
+        password: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.settings = settings
+        self.password = settings.password() if password is None else password
+        self.ssl_context = ssl_context
+        self._connection: smtplib.SMTP | None = None
+        if settings.username and not self.password:
+            raise TransportSetupError(
+                f"mail.smtp.username is set but ${settings.password_env} is empty or unset"
+            )
+        if settings.username and settings.security == "none" and not _is_loopback(settings.host):
+            raise TransportSetupError(
+                "mail.smtp: refusing to send the password unencrypted; "
+                'use security = "starttls" or "tls"'
+            )
+
+    def _context(self) -> ssl.SSLContext:
+        return self.ssl_context or ssl.create_default_context()
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self.settings
+        connection: smtplib.SMTP
+        if settings.security == "tls":
+            connection = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=self._context()
+            )
+        else:
+            connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        try:
+            connection.ehlo()
+            if settings.security == "starttls":
+                connection.starttls(context=self._context())
+                connection.ehlo()
+            if settings.username:
+                connection.login(settings.username, self.password)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _live_connection(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            try:
+                if self._connection.noop()[0] == 250:
+                    return self._connection
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
+        self._connection = self._connect()
+        return self._connection
+
+    def send(self, outgoing: Outgoing) -> None:
+        """Send one message to its one recipient, translating failures by what they mean."""
+        try:
+            connection = self._live_connection()
+            connection.send_message(
+                outgoing.message, from_addr=outgoing.sender, to_addrs=[outgoing.recipient]
+            )
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise _by_code(code, text, f"recipient {outgoing.recipient} refused") from exc
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            raise _by_code(exc.smtp_code, exc.smtp_error, "message refused") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            self._drop()
+            why = _reply(exc.smtp_code, exc.smtp_error)
+            user = self.settings.username
+            raise TransportSetupError(f"SMTP login refused for {user!r}: {why}") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            self._drop()
+            raise TransportSetupError(f"{self._where()}: {exc}") from exc
+        except ssl.SSLError as exc:
+            self._drop()
+            if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
+                raise TransientFailure(f"{self._where()}: TLS connection cut: {exc}") from exc
+            # A rejected certificate or a TLS/plain mismatch will not fix itself by retrying.
+            raise TransportSetupError(f"{self._where()}: TLS failed: {exc}") from exc
+        except smtplib.SMTPResponseException as exc:
+            self._drop()
+            if exc.smtp_code >= 500:
+                raise TransportSetupError(
+                    f"{self._where()}: {_reply(exc.smtp_code, exc.smtp_error)}"
+                ) from exc
+            raise TransientFailure(
+                f"{self._where()}: {_reply(exc.smtp_code, exc.smtp_error)}"
+            ) from exc
+        except OSError as exc:  # refused, timed out, disconnected (SMTPException is an OSError)
+            self._drop()
+            raise TransientFailure(f"{self._where()}: {exc or type(exc).__name__}") from exc
+
+    def accepted(self, outgoing: Outgoing) -> None:
+        """SMTP cannot say whether an interrupted message was accepted."""
+        return None
+
+    def _where(self) -> str:
+        return f"SMTP {self.settings.host}:{self.settings.port}"
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            connection.close()
+
+    def close(self) -> None:
+        """Say goodbye to the server."""
+        self._drop()
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(message.split())}"
+
+
+def _by_code(code: int, text: bytes | str, what: str) -> MailError:
+    detail = f"{what}: {_reply(code, text)}"
+    if code >= 500:
+        return PermanentRefusal(detail)
+    return TransientFailure(detail, scope="recipient")
+
+
+def make_transport(mail: MailConfig, *, ssl_context: ssl.SSLContext | None = None) -> Transport:
+    """Return the SMTP transport when [mail.smtp] is set, else the outbox."""
+    if mail.smtp is None:
+        return OutboxTransport(mail.outbox)
+    return SmtpTransport(mail.smtp, ssl_context=ssl_context)

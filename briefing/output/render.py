@@ -1,0 +1,187 @@
+"""Render a composed briefing to HTML (Jinja2) and PDF (WeasyPrint)."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from jinja2 import Environment
+from markupsafe import Markup
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from briefing.briefs.compose import Briefing, SourceLink
+from briefing.output.templating import template_environment
+from briefing.resources import templates_dir
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = templates_dir()
+BRIEFING_TEMPLATE = "briefing.html.j2"
+AUTHOR = "news-briefing"
+# The PDF lists this many sources per story (every outlet named); the HTML lists all.
+PRINT_SOURCES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class PrintSources:
+    """The sources a printed story lists, and what it leaves to the HTML edition."""
+
+    shown: tuple[SourceLink, ...]
+    more: int
+    more_outlets: tuple[str, ...]
+
+
+def print_sources(sources: Sequence[SourceLink], limit: int = PRINT_SOURCES) -> PrintSources:
+    """Keep the newest article of each outlet first, then the newest others, up to a limit."""
+    seen: set[str] = set()
+    firsts: list[int] = []
+    others: list[int] = []
+    for index, source in enumerate(sources):
+        (others if source.outlet in seen else firsts).append(index)
+        seen.add(source.outlet)
+    kept = sorted((firsts + others)[:limit])
+    named = {sources[index].outlet for index in kept}
+    left = [source for index, source in enumerate(sources) if index not in set(kept)]
+    more_outlets = tuple(dict.fromkeys(s.outlet for s in left if s.outlet not in named))
+    return PrintSources(tuple(sources[index] for index in kept), len(left), more_outlets)
+
+
+def generator_name() -> str:
+    """Name this software and its version, for document metadata."""
+    try:
+        return f"news-briefing {metadata.version('news-briefing')}"
+    except metadata.PackageNotFoundError:
+        return "news-briefing"
+
+
+def clock(moment: datetime | None) -> str:
+    """Format a time as '14 May, 07:05 KST'."""
+    if moment is None:
+        return "time unknown"
+    return f"{moment.day} {moment:%b, %H:%M} {moment.tzname() or ''}".rstrip()
+
+
+def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    """Build the Jinja2 environment: autoescaped HTML, strict about missing values."""
+    env = template_environment(templates_dir)
+    env.filters["clock"] = clock
+    env.filters["print_sources"] = print_sources
+    return env
+
+
+_CUSTOM_PROPERTY = re.compile(r"(--[\w-]+)\s*:\s*([^;{}]+);")
+_VARIABLE = re.compile(r"var\((--[\w-]+)\)")
+
+
+def inline_variables(css: str) -> str:
+    """Replace var(--x) with the value of its first declaration (WeasyPrint is faster so)."""
+    values: dict[str, str] = {}
+    for name, value in _CUSTOM_PROPERTY.findall(css):
+        values.setdefault(name, " ".join(value.split()))
+    return _VARIABLE.sub(lambda match: values.get(match[1], match[0]), css)
+
+
+def _stylesheet(templates_dir: Path, names: Sequence[str], *, inline: bool = False) -> Markup:
+    # Our own files, inlined so that the document needs nothing else to display.
+    css = "\n".join((templates_dir / name).read_text(encoding="utf-8") for name in names)
+    return Markup(inline_variables(css) if inline else css)
+
+
+def _render(briefing: Briefing, media: str, env: Environment | None, templates_dir: Path) -> str:
+    env = env or make_environment(templates_dir)
+    print_media = media == "print"
+    names = ("base.css", "print.css") if print_media else ("base.css", "screen.css")
+    context: dict[str, Any] = {
+        "b": briefing,
+        "media": media,
+        "css": _stylesheet(templates_dir, names, inline=print_media),
+        "generator": generator_name(),
+        "author": AUTHOR,
+    }
+    return env.get_template(BRIEFING_TEMPLATE).render(context)
+
+
+def render_html(
+    briefing: Briefing, *, env: Environment | None = None, templates_dir: Path = TEMPLATES_DIR
+) -> str:
+    """Render the self-contained HTML briefing for screens (phone and desktop)."""
+    return _render(briefing, "screen", env, templates_dir)
+
+
+def render_print_html(
+    briefing: Briefing, *, env: Environment | None = None, templates_dir: Path = TEMPLATES_DIR
+) -> str:
+    """Render the HTML that WeasyPrint lays out into the PDF."""
+    return _render(briefing, "print", env, templates_dir)
+
+
+class TemplateAssetFetcher(URLFetcher):
+    """Serve files under the templates folder to WeasyPrint; refuse every other URL."""
+
+    def __init__(self, root: Path = TEMPLATES_DIR, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.root = root.resolve()
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        """Return a template asset, or raise (WeasyPrint logs it and goes on)."""
+        path = self.local_asset(url)
+        if path is None:
+            logger.warning("Refused to fetch %.200s: only template assets are served", url)
+            raise PermissionError(f"refused to fetch {url[:200]}")
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(
+            url, body=path.read_bytes(), headers={"Content-Type": content_type}
+        )
+
+    def local_asset(self, url: str) -> Path | None:
+        """Map a file: URL to a file inside the templates folder, or None."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+            return None
+        # resolve() follows symlinks and "..", so nothing can point out of the folder.
+        path = Path(url2pathname(unquote(parts.path))).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            return None
+        return path
+
+
+def html_to_pdf(
+    html: str, *, url_fetcher: URLFetcher | None = None, templates_dir: Path = TEMPLATES_DIR
+) -> bytes:
+    """Lay out print HTML into PDF bytes, fetching nothing but template assets."""
+    fetcher = url_fetcher if url_fetcher is not None else TemplateAssetFetcher(templates_dir)
+    document = HTML(
+        string=html,
+        base_url=templates_dir.resolve().as_uri() + "/",
+        url_fetcher=fetcher,
+        media_type="print",
+    )
+    pdf = document.write_pdf()
+    if pdf is None:  # only happens when a target is given; keeps the type honest
+        raise RuntimeError("WeasyPrint returned no PDF")
+    return bytes(pdf)
+
+
+def render_pdf(
+    briefing: Briefing,
+    *,
+    env: Environment | None = None,
+    url_fetcher: URLFetcher | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
+) -> bytes:
+    """Render the briefing to PDF bytes through the print template."""
+    html = render_print_html(briefing, env=env, templates_dir=templates_dir)
+    return html_to_pdf(html, url_fetcher=url_fetcher, templates_dir=templates_dir)

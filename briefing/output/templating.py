@@ -1,0 +1,43 @@
+"""What every template environment shares: autoescaping, strictness, link and date filters.
+
+Kept free of heavy imports so the mail and the web app can use it without WeasyPrint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from briefing.output.links import safe_href
+
+
+def long_date(day: date) -> str:
+    """Format a date as 'Tuesday 14 May 2024'."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def template_environment(
+    templates_dir: Path, *, finalize: Callable[[Any], Any] | None = None
+) -> Environment:
+    """Return an environment that escapes HTML/XML (not text) and fails on missing values."""
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "htm", "xml", "html.j2", "htm.j2", "xml.j2"),
+            disabled_extensions=("txt", "txt.j2"),
+            default_for_string=True,
+            default=True,
+        ),
+        undefined=StrictUndefined,
+        finalize=finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["safe_href"] = safe_href
+    env.filters["long_date"] = long_date
+    return env

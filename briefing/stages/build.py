@@ -1,0 +1,158 @@
+"""`briefing build`: compose the day's briefing from the store, render it, and archive it."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
+from briefing.config import Config
+from briefing.nlp.entities import display_name, load_alias_table
+from briefing.output.archive import write_briefing
+from briefing.output.render import render_html, render_pdf
+from briefing.store.engine import Store
+from briefing.store.models import Article, ArticleNlp, BriefingRecord, Story, StoryArticle, utcnow
+
+log = logging.getLogger(__name__)
+MAX_ENTITIES = 6
+LONGEST_GAP = timedelta(days=7)  # a window never reaches further back than this
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    day: date
+    html: Path
+    pdf: Path
+    json: Path
+    stories: int
+    articles: int
+
+
+def window_for(session: Session, config: Config, day: date) -> tuple[datetime, datetime]:
+    """Return [start, end) in UTC: since the previous briefing's send time, else window_hours."""
+    hour, minute = (int(part) for part in config.schedule.daily.split(":"))
+    end = datetime.combine(day, time(hour, minute), config.tz).astimezone(UTC)
+    previous = session.scalar(
+        select(BriefingRecord.day)
+        .where(BriefingRecord.day < day)
+        .order_by(BriefingRecord.day.desc())
+        .limit(1)
+    )
+    start = end - timedelta(hours=config.briefing.window_hours)
+    if previous is not None:
+        previous_end = datetime.combine(previous, time(hour, minute), config.tz).astimezone(UTC)
+        if end - LONGEST_GAP <= previous_end < start:
+            start = previous_end
+    return start, end
+
+
+def _in_window(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    return or_(
+        and_(Article.published_at >= start, Article.published_at < end),
+        and_(Article.published_at.is_(None), Article.fetched_at >= start, Article.fetched_at < end),
+    )
+
+
+def _story_inputs(
+    session: Session, config: Config, start: datetime, end: datetime
+) -> list[StoryInput]:
+    active = select(StoryArticle.story_id).join(Article, Article.id == StoryArticle.article_id)
+    story_ids = set(session.scalars(active.where(_in_window(start, end))))
+    display = load_alias_table().display if story_ids else {}
+    inputs = []
+    for story in session.scalars(select(Story).where(Story.id.in_(story_ids)).order_by(Story.id)):
+        rows = session.execute(
+            select(Article, ArticleNlp)
+            .join(StoryArticle, StoryArticle.article_id == Article.id)
+            .outerjoin(ArticleNlp, ArticleNlp.article_id == Article.id)
+            .where(StoryArticle.story_id == story.id)
+            .where(or_(Article.published_at < end, Article.published_at.is_(None)))
+        ).all()
+        inputs.append(_story_input(story, rows, start, display))
+    return inputs
+
+
+def _story_input(story: Story, rows, start: datetime, display) -> StoryInput:  # type: ignore[no-untyped-def]
+    entity_counts: Counter[str] = Counter()
+    articles = []
+    for article, nlp in rows:
+        data = nlp.data if nlp is not None else {}
+        for entity in data.get("entities", []):
+            entity_counts[entity["text"]] += int(entity.get("count", 1))
+        articles.append(
+            SourceArticle(
+                id=article.id,
+                outlet=article.source,
+                title=article.title,
+                url=article.url,
+                published_at=article.published_at,
+                sentences=tuple(data.get("sentences", [])),
+                quotes=tuple((q["text"], q.get("speaker")) for q in data.get("quotes", [])),
+            )
+        )
+    earlier = any(a.published_at is not None and a.published_at < start for a in articles)
+    entities = tuple(
+        display_name(name, display) for name, _ in entity_counts.most_common(MAX_ENTITIES)
+    )
+    return StoryInput(
+        id=story.id,
+        label=story.label,
+        status="developing" if earlier else "new",
+        topics=tuple(story.topics),
+        entities=entities,
+        articles=tuple(articles),
+    )
+
+
+def compose_day(
+    store: Store, config: Config, day: date, now: datetime | None = None
+) -> tuple[Briefing, list[str]]:
+    """Compose the briefing of day from the store; also return the in-window article ids."""
+    with store.session() as session:
+        start, end = window_for(session, config, day)
+        stories = _story_inputs(session, config, start, end)
+    articles = [a for s in stories for a in s.articles]
+    previous = frozenset(a.id for a in articles if a.published_at and a.published_at < start)
+    briefing = compose(
+        stories,
+        day=day,
+        title=config.briefing.title,
+        timezone=config.timezone,
+        window_start=start,
+        window_end=end,
+        previous_article_ids=previous,
+        topic_order=[t.name for t in config.topics],
+        max_stories=config.briefing.max_stories,
+        generated_at=now or utcnow(),
+    )
+    return briefing, sorted({a.id for a in articles if a.id not in previous})
+
+
+def build_day(store: Store, config: Config, day: date, now: datetime | None = None) -> BuildResult:
+    """Compose, render (HTML + PDF) and archive the briefing of day; record it in the store."""
+    briefing, article_ids = compose_day(store, config, day, now)
+    html = render_html(briefing)
+    pdf = render_pdf(briefing)
+    paths = write_briefing(config.archive.dir, briefing, html, pdf)
+    story_ids = [s.id for s in briefing.stories] + [s.id for s in briefing.also_noted]
+    with store.session() as session:
+        record = session.get(BriefingRecord, day) or BriefingRecord(day=day)
+        record.title = briefing.title
+        record.html_path, record.pdf_path, record.json_path = (
+            str(paths.html),
+            str(paths.pdf),
+            str(paths.json),
+        )
+        record.built_at = utcnow()
+        record.story_ids, record.article_ids = story_ids, article_ids
+        session.add(record)
+    log.info("built the briefing of %s: %d stories", day, len(story_ids))
+    return BuildResult(
+        day, paths.html, paths.pdf, paths.json, len(story_ids), briefing.counts.articles
+    )

@@ -1,0 +1,474 @@
+"""Send each day's briefing to every subscriber exactly once, recording every attempt.
+
+A deliveries row per (day, recipient) goes pending -> sending -> sent | failed. The row is
+marked `sending`, with a Message-ID chosen before the first attempt, and committed before
+the message is handed over; it is marked `sent` as soon as the transport returns.
+A row left in `sending` therefore means the run stopped while the message was in flight.
+On resume (once the row's lease has run out, so a run still working is not disturbed):
+- the outbox can tell exactly whether its file was written, so nothing is written twice;
+- SMTP cannot tell: the message is sent again with the same Message-ID, so that a
+  receiver can recognise the copy (some, Gmail among them, show one message per
+  Message-ID), unless resend_interrupted is False, in which case the row is marked
+  failed for a person to decide. A second copy can only happen when the process dies
+  between the server's final "250" and our commit, or that reply is lost on the network
+  (then the retry goes out with the same Message-ID too). SMTP has no way to close that
+  window entirely (RFC 1047); it is a few milliseconds per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.headerregistry import Address
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from briefing.config import Config
+from briefing.mail.message import (
+    NAME_CHARS,
+    AddressError,
+    Issue,
+    MailError,
+    Recipient,
+    build_message,
+    header_text,
+    load_issue,
+    make_mail_environment,
+    new_message_id,
+    parse_address,
+    parse_sender,
+)
+from briefing.mail.transport import (
+    Outgoing,
+    PermanentRefusal,
+    TransientFailure,
+    Transport,
+    TransportSetupError,
+    make_transport,
+)
+from briefing.store.engine import Store
+from briefing.store.models import Delivery, Subscriber, utcnow
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+UNSUBSCRIBED = "unsubscribed before it was sent"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How many rounds to try in one run, and how long to wait between them."""
+
+    attempts: int = 3
+    first_delay: float = 2.0
+    factor: float = 4.0
+
+    def delay(self, round_number: int) -> float:
+        """Return the wait after the given round (1-based): 2 s, then 8 s, ..."""
+        return self.first_delay * self.factor ** (round_number - 1)
+
+
+@dataclass
+class DeliveryReport:
+    """What one `send` did: addresses by outcome, with the reason where one is known."""
+
+    day: date
+    sent: list[str] = field(default_factory=list)
+    already_sent: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)
+    in_progress: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # invalid addresses in the config
+    aborted: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Tell whether every subscriber now has the briefing."""
+        return not (self.failed or self.pending or self.in_progress or self.aborted)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    row_id: int
+    message_id: str
+    attempts: int
+    interrupted: bool
+
+
+def today(config: Config, clock: Clock = utcnow) -> date:
+    """Return today's date where the briefing is read (the configured time zone)."""
+    return clock().astimezone(config.tz).date()
+
+
+def send_briefing(
+    store: Store,
+    config: Config,
+    day: date | None = None,
+    *,
+    transport: Transport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = utcnow,
+    retry: RetryPolicy = RetryPolicy(),
+    retry_failed: bool = False,
+    resend_interrupted: bool = True,
+    lease: timedelta = timedelta(minutes=10),
+) -> DeliveryReport:
+    """Send day's briefing (default today) to every subscriber who does not have it yet."""
+    day = day or today(config, clock)
+    issue = load_issue(store, config, day)
+    recipients, invalid = active_recipients(store, config)
+    if any(config.mail.attach_pdf if r.attach_pdf is None else r.attach_pdf for r in recipients):
+        issue.pdf()  # a missing PDF stops the run here, before any row is claimed
+    run = _Run(store, config, issue, transport or make_transport(config.mail), sleep, clock)
+    run.resend_interrupted, run.lease = resend_interrupted, lease
+    run.report.skipped.update(invalid)
+    _plan(store, day, recipients, clock(), retry_failed=retry_failed)
+    try:
+        run.rounds(recipients, retry)
+    finally:
+        if transport is None:
+            run.transport.close()
+    return run.report
+
+
+def send_test(
+    store: Store,
+    config: Config,
+    address: str,
+    day: date | None = None,
+    *,
+    transport: Transport | None = None,
+    clock: Clock = utcnow,
+) -> str:
+    """Send day's briefing to one address as a test, leaving deliveries untouched."""
+    recipient = Recipient(email=parse_address(address))
+    day = day or today(config, clock)
+    issue = load_issue(store, config, day)
+    sender = parse_sender(config.mail.sender)
+    message_id = new_message_id(sender)
+    pdf = issue.pdf() if config.mail.attach_pdf else None
+    message = build_message(
+        issue.briefing,
+        recipient,
+        sender=sender,
+        message_id=message_id,
+        now=clock(),
+        pdf=pdf,
+        test=True,
+    )
+    courier = transport or make_transport(config.mail)
+    try:
+        courier.send(Outgoing(day, sender.addr_spec, recipient.email, message_id, message))
+    finally:
+        if transport is None:
+            courier.close()
+    return message_id
+
+
+def list_deliveries(store: Store, day: date | None = None) -> list[Delivery]:
+    """Return deliveries (of one day, or all), newest day first."""
+    query = select(Delivery).order_by(Delivery.day.desc(), Delivery.recipient)
+    if day is not None:
+        query = query.where(Delivery.day == day)
+    with store.session() as session:
+        return list(session.scalars(query))
+
+
+def active_recipients(store: Store, config: Config) -> tuple[list[Recipient], dict[str, str]]:
+    """Return subscribers (config first, then the store) and the config's invalid addresses."""
+    found: dict[str, Recipient] = {}
+    invalid: dict[str, str] = {}
+    for entry in config.subscribers:
+        try:
+            email = parse_address(entry.email)
+        except AddressError as exc:
+            log.error("[[subscribers]] skipped: %s", exc)
+            invalid[entry.email] = str(exc)
+            continue
+        recipient = Recipient(email, entry.name, tuple(entry.topics), entry.attach_pdf, "config")
+        found.setdefault(email.casefold(), recipient)
+    with store.session() as session:
+        rows = session.scalars(select(Subscriber).filter_by(active=True).order_by(Subscriber.id))
+        for row in rows:
+            recipient = Recipient(row.email, row.name, tuple(row.topics), row.attach_pdf)
+            found.setdefault(row.email.casefold(), recipient)
+    return list(found.values()), invalid
+
+
+def _config_entry(config: Config, email: str) -> bool:
+    return any(entry.email.strip().casefold() == email.casefold() for entry in config.subscribers)
+
+
+def _known_topics(config: Config, topics: list[str] | tuple[str, ...]) -> list[str]:
+    known = {topic.name.casefold(): topic.name for topic in config.topics}
+    unknown = [topic for topic in topics if topic.casefold() not in known]
+    if unknown:
+        names = ", ".join(repr(name) for name in known.values()) or "none configured"
+        raise MailError(f"unknown topic {unknown[0]!r} (topics in the config: {names})")
+    return list(dict.fromkeys(known[topic.casefold()] for topic in topics))
+
+
+def add_subscriber(
+    store: Store,
+    config: Config,
+    email: str,
+    *,
+    name: str = "",
+    topics: list[str] | tuple[str, ...] = (),
+    attach_pdf: bool | None = None,
+) -> tuple[Recipient, bool]:
+    """Subscribe email (or update and reactivate it); return it and whether it is new."""
+    address = parse_address(email)
+    chosen = _known_topics(config, topics)
+    clean_name = header_text(name, NAME_CHARS)
+    if _config_entry(config, address):
+        raise MailError(f"{address} is declared in the config's [[subscribers]]; change it there")
+
+    def work(session: Session) -> bool:
+        rows = session.scalars(select(Subscriber)).all()
+        row = next((r for r in rows if r.email.casefold() == address.casefold()), None)
+        if row is None:
+            session.add(
+                Subscriber(
+                    email=address,
+                    name=clean_name,
+                    topics=chosen,
+                    attach_pdf=attach_pdf,
+                    active=True,
+                )
+            )
+            return True
+        row.name, row.topics, row.attach_pdf, row.active = clean_name, chosen, attach_pdf, True
+        return False
+
+    created = store.run(work)
+    return Recipient(address, clean_name, tuple(chosen), attach_pdf), created
+
+
+def remove_subscriber(store: Store, config: Config, email: str) -> str:
+    """Unsubscribe email (kept, inactive, so past deliveries still name it); return it."""
+    address = parse_address(email)
+
+    def work(session: Session) -> bool:
+        rows = session.scalars(select(Subscriber).filter_by(active=True)).all()
+        matches = [row for row in rows if row.email.casefold() == address.casefold()]
+        for row in matches:
+            row.active = False
+        return bool(matches)
+
+    if not store.run(work):
+        if _config_entry(config, address):
+            raise MailError(
+                f"{address} is declared in the config's [[subscribers]]; remove it there"
+            )
+        raise MailError(f"{address} is not subscribed")
+    return address
+
+
+def _plan(
+    store: Store, day: date, recipients: list[Recipient], now: datetime, *, retry_failed: bool
+) -> None:
+    """Make sure each recipient has a row for the day; close rows of former subscribers."""
+    wanted = {recipient.email for recipient in recipients}
+
+    def work(session: Session) -> None:
+        rows = {row.recipient: row for row in session.scalars(select(Delivery).filter_by(day=day))}
+        for email in wanted - rows.keys():
+            session.add(Delivery(day=day, recipient=email, status="pending", updated_at=now))
+        for email, row in rows.items():
+            reopen = retry_failed or row.last_error == UNSUBSCRIBED  # back again the same day
+            if email in wanted and row.status == "failed" and reopen:
+                row.status, row.updated_at = "pending", now
+            elif email not in wanted and row.status == "pending":
+                row.status, row.updated_at, row.last_error = "failed", now, UNSUBSCRIBED
+
+    try:
+        store.run(work)
+    except IntegrityError:  # a concurrent run inserted the same rows first; take theirs
+        store.run(work)
+
+
+class _Run:
+    """One `send`: claims rows, hands messages over, records what happened."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        issue: Issue,
+        transport: Transport,
+        sleep: Callable[[float], None],
+        clock: Clock,
+    ) -> None:
+        self.store, self.config, self.issue, self.transport = store, config, issue, transport
+        self.sleep, self.clock = sleep, clock
+        self.resend_interrupted, self.lease = True, timedelta(minutes=10)
+        self.sender: Address = parse_sender(config.mail.sender)
+        self.env = make_mail_environment()
+        self.report = DeliveryReport(issue.briefing.day)
+        self.attempted: set[str] = set()
+
+    def rounds(self, recipients: list[Recipient], retry: RetryPolicy) -> None:
+        """Try everyone, then retry only the transient failures, waiting longer each round."""
+        queue, down = recipients, ""
+        for round_number in range(1, max(retry.attempts, 1) + 1):
+            later: list[Recipient] = []
+            down = ""
+            for index, recipient in enumerate(queue):
+                try:
+                    outcome = self.attempt(recipient)
+                except TransportSetupError as exc:
+                    self.report.aborted = str(exc)
+                    self._leave_pending(queue[index:], str(exc))
+                    return
+                if outcome.startswith("down:"):  # the server is unreachable: stop the round
+                    down = outcome.removeprefix("down:")
+                    later.extend(queue[index:])
+                    break
+                if outcome == "retry":
+                    later.append(recipient)
+            queue = later
+            if not queue or round_number >= retry.attempts:
+                break
+            log.info("%d deliveries to retry in %.0f s", len(queue), retry.delay(round_number))
+            self.sleep(retry.delay(round_number))
+        self._leave_pending(queue, down)
+
+    def attempt(self, recipient: Recipient) -> str:
+        """Try one delivery once; return sent, done, retry or down:<reason>."""
+        claim = self._claim(recipient.email)
+        if claim is None:
+            return "done"
+        self.attempted.add(recipient.email)
+        try:
+            outgoing = self._outgoing(recipient, claim)
+        except Exception as exc:  # nothing was handed over: the row must not stay `sending`
+            self._finish(claim, "pending", f"cannot build the message: {exc}")
+            raise
+        note = None
+        if claim.interrupted:
+            settled, note = self._settle_interrupted(claim, outgoing)
+            if settled:
+                return "done"
+        try:
+            self.transport.send(outgoing)
+        except PermanentRefusal as exc:
+            return self._record(claim, recipient, "failed", str(exc))
+        except TransientFailure as exc:
+            self._record(claim, recipient, "pending", str(exc))
+            return f"down:{exc}" if exc.scope == "connection" else "retry"
+        except TransportSetupError as exc:
+            self._finish(claim, "pending", str(exc))
+            raise
+        return self._record(claim, recipient, "sent", note)
+
+    def _record(self, claim: _Claim, recipient: Recipient, status: str, note: str | None) -> str:
+        self._finish(claim, status, note)
+        email, report = recipient.email, self.report
+        report.pending.pop(email, None)
+        if status == "sent":
+            report.sent.append(email)
+        elif status == "failed":
+            report.failed[email] = note or "refused"
+        else:
+            report.pending[email] = note or "not sent"
+        return status
+
+    def _settle_interrupted(self, claim: _Claim, outgoing: Outgoing) -> tuple[bool, str | None]:
+        """Decide what to do with a message an earlier run left in flight."""
+        accepted = self.transport.accepted(outgoing)
+        recipient = Recipient(outgoing.recipient)
+        if accepted:
+            self._record(claim, recipient, "sent", "found handed over after an interrupted run")
+            return True, None
+        if accepted is None and not self.resend_interrupted:
+            reason = "interrupted while sending; it may or may not have arrived"
+            self._record(claim, recipient, "failed", reason)
+            return True, None
+        log.warning("resending to %s after an interrupted run, same Message-ID", recipient.email)
+        return False, "resent after an interrupted run, with the same Message-ID"
+
+    def _outgoing(self, recipient: Recipient, claim: _Claim) -> Outgoing:
+        attach = recipient.attach_pdf
+        attach = self.config.mail.attach_pdf if attach is None else attach
+        briefing, sender = self.issue.briefing, self.sender
+        message = build_message(
+            briefing,
+            recipient,
+            sender=sender,
+            message_id=claim.message_id,
+            now=self.clock(),
+            pdf=self.issue.pdf() if attach else None,
+            env=self.env,
+        )
+        return Outgoing(briefing.day, sender.addr_spec, recipient.email, claim.message_id, message)
+
+    def _claim(self, email: str) -> _Claim | None:
+        """Mark the row `sending` (compare-and-set), or return None when it is not ours."""
+        day = self.issue.briefing.day
+        columns = (Delivery.id, Delivery.status, Delivery.attempts, Delivery.message_id)
+
+        def work(session: Session) -> tuple[str, _Claim | None]:
+            query = select(*columns, Delivery.updated_at, Delivery.last_error)
+            row = session.execute(query.filter_by(day=day, recipient=email)).one()
+            now = self.clock()
+            if row.status in ("sent", "failed"):
+                return f"{row.status}:{row.last_error or 'refused'}", None
+            interrupted = row.status == "sending"
+            if interrupted and now - row.updated_at < self.lease:
+                return "busy", None
+            message_id = row.message_id or new_message_id(self.sender)
+            guard = (Delivery.status == row.status, Delivery.attempts == row.attempts)
+            statement = (
+                update(Delivery)
+                .where(Delivery.id == row.id, *guard)
+                .values(status="sending", message_id=message_id, attempts=row.attempts + 1)
+                .values(updated_at=now)
+            )
+            if (
+                cast("CursorResult[Any]", session.execute(statement)).rowcount != 1
+            ):  # another run took it between our read and our write
+                return "busy", None
+            return "claimed", _Claim(row.id, message_id, row.attempts + 1, interrupted)
+
+        state, claim = self.store.run(work)
+        if state.startswith("sent:"):
+            self.report.already_sent.append(email)
+        elif state.startswith("failed:"):  # refused in an earlier run: still worth saying
+            self.report.failed[email] = f"{state.removeprefix('failed:')} (earlier run)"
+        elif state == "busy":
+            self.report.in_progress.append(email)
+        return claim
+
+    def _finish(self, claim: _Claim, status: str, error: str | None) -> None:
+        now = self.clock()
+        values = {"status": status, "last_error": error, "updated_at": now}
+        if status == "sent":
+            values["sent_at"] = now
+        statement = (
+            update(Delivery)
+            .where(Delivery.id == claim.row_id, Delivery.status == "sending")
+            .where(Delivery.attempts == claim.attempts)
+            .values(**values)
+        )
+        self.store.run(lambda session: session.execute(statement))
+
+    def _leave_pending(self, recipients: list[Recipient], reason: str) -> None:
+        """Note why the rest were not sent in this run; their rows stay pending."""
+        for recipient in recipients:
+            self.report.pending.setdefault(recipient.email, reason or "not attempted")
+        untried = [r.email for r in recipients if r.email not in self.attempted]
+        if not untried or not reason:
+            return
+        statement = (
+            update(Delivery)
+            .where(Delivery.day == self.issue.briefing.day, Delivery.recipient.in_(untried))
+            .where(Delivery.status == "pending")
+            .values(last_error=f"not attempted: {reason}", updated_at=self.clock())
+        )
+        self.store.run(lambda session: session.execute(statement))

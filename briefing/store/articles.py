@@ -1,0 +1,206 @@
+"""Articles in the store: save with de-duplication, look up, export and import as JSONL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import literal_column, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from briefing.store.models import Article, ArticleUrl, Source, utcnow
+
+log = logging.getLogger(__name__)
+SaveStatus = Literal["stored", "duplicate_url", "duplicate_content"]
+EXPORT_FIELDS = ("id", "url", "source", "title", "authors", "published_at", "language", "text")
+
+
+def article_id_for(url: str) -> str:
+    """Return the stable id of the article whose canonical URL is url."""
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class ArticleRecord:
+    """An article on its way into the store."""
+
+    url: str
+    source: str
+    title: str
+    text: str
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    fetched_at: datetime | None = None
+    language: str | None = None
+    fingerprint: int | None = None
+    id: str | None = None
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class SaveResult:
+    status: SaveStatus
+    article_id: str
+
+
+def _insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> bool:
+    """Insert a row unless its key exists; return whether it was inserted (race-safe)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # RETURNING, not rowcount: psycopg 3 reports -1 rows for INSERT … ON CONFLICT DO NOTHING.
+    statement = insert(table).values(**values).on_conflict_do_nothing()
+    return session.execute(statement.returning(literal_column("1"))).first() is not None
+
+
+def known_url(session: Session, url: str) -> str | None:
+    """Return the id of the article already stored under url (canonical or alias)."""
+    return session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == url))
+
+
+def add_alias(session: Session, article_id: str, url: str, source: str | None) -> bool:
+    """Record that article_id was also found at url; return whether the URL was new."""
+    return _insert_ignore(
+        session,
+        ArticleUrl,
+        {"url": url, "article_id": article_id, "source": source, "first_seen": utcnow()},
+    )
+
+
+def ensure_source(session: Session, name: str, language: str | None = None) -> None:
+    _insert_ignore(session, Source, {"name": name, "language": language, "first_seen": utcnow()})
+
+
+def save_article(
+    session: Session, record: ArticleRecord, duplicate_of: str | None = None
+) -> SaveResult:
+    """Store record, or attach its URLs to the article it duplicates.
+
+    duplicate_of is the id of a stored article with near-identical text (a wire copy); the
+    caller finds it with a FingerprintIndex. A URL seen before is a duplicate whatever the text.
+    """
+    existing = known_url(session, record.url)
+    if existing:
+        for alias in record.aliases:
+            add_alias(session, existing, alias, record.source)
+        return SaveResult("duplicate_url", existing)
+    if duplicate_of:
+        for url in (record.url, *record.aliases):
+            add_alias(session, duplicate_of, url, record.source)
+        return SaveResult("duplicate_content", duplicate_of)
+    article_id = record.id or article_id_for(record.url)
+    ensure_source(session, record.source, record.language)
+    inserted = _insert_ignore(session, Article, _row(record, article_id))
+    if not inserted:  # another writer stored the same URL or id a moment ago
+        winner = known_url(session, record.url) or article_id
+        for alias in record.aliases:
+            add_alias(session, winner, alias, record.source)
+        return SaveResult("duplicate_url", winner)
+    for url in dict.fromkeys((record.url, *record.aliases)):
+        add_alias(session, article_id, url, record.source)
+    return SaveResult("stored", article_id)
+
+
+def _row(record: ArticleRecord, article_id: str) -> dict[str, Any]:
+    return {
+        "id": article_id,
+        "url": record.url,
+        "source": record.source,
+        "title": record.title,
+        "authors": list(record.authors),
+        "published_at": record.published_at,
+        "fetched_at": record.fetched_at or utcnow(),
+        "language": record.language,
+        "text": record.text,
+        "word_count": len(record.text.split()),
+        "fingerprint": record.fingerprint,
+    }
+
+
+def recent_fingerprints(session: Session, days: int = 14) -> Iterator[tuple[str, int]]:
+    """Yield (id, fingerprint) of articles fetched in the last days, for near-dup checks."""
+    since = utcnow() - timedelta(days=days)
+    query = select(Article.id, Article.fingerprint).where(
+        Article.fetched_at >= since, Article.fingerprint.is_not(None)
+    )
+    for article_id, value in session.execute(query):
+        if value is not None:
+            yield str(article_id), int(value)
+
+
+def to_export(article: Article) -> dict[str, Any]:
+    """Return the JSON-ready export record of an article."""
+    record = {name: getattr(article, name) for name in EXPORT_FIELDS}
+    published = article.published_at
+    record["published_at"] = published.isoformat() if published else None
+    return record
+
+
+def export_articles(session: Session, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """Yield articles as export records, oldest first, optionally fetched or published since."""
+    query = select(Article).order_by(Article.fetched_at, Article.id)
+    if since is not None:
+        query = query.where((Article.published_at >= since) | (Article.fetched_at >= since))
+    for article in session.scalars(query).yield_per(500):
+        yield to_export(article)
+
+
+class ImportLineError(ValueError):
+    """A line of an import file that cannot become an article."""
+
+
+def parse_import_line(line: str) -> ArticleRecord:
+    """Turn one JSONL line into an ArticleRecord, or raise ImportLineError saying why."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ImportLineError(f"not JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ImportLineError("not a JSON object")
+    if not isinstance(data.get("text"), str) or not data["text"].strip():
+        raise ImportLineError("'text' must be a non-empty string")
+    url = data.get("url")
+    if url is None and data.get("id") is not None:
+        # Corpora without URLs still need a unique address; the id provides one.
+        url = f"urn:briefing:import:{data['id']}"
+    if not isinstance(url, str) or not url.strip():
+        raise ImportLineError("'url' must be a non-empty string (or give an 'id')")
+    published = data.get("published_at")
+    try:
+        published_at = _parse_time(published) if published else None
+    except ValueError:
+        raise ImportLineError(f"'published_at' is not ISO 8601: {published!r}") from None
+    authors = data.get("authors") or []
+    if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
+        raise ImportLineError("'authors' must be a list of strings")
+    article_id = data.get("id")
+    if article_id is not None and (not isinstance(article_id, str | int) or not str(article_id)):
+        raise ImportLineError("'id' must be a string")
+    return ArticleRecord(
+        id=str(article_id) if article_id is not None else None,
+        url=url.strip(),
+        source=str(data.get("source") or "import"),
+        title=str(data.get("title") or ""),
+        text=data["text"],
+        authors=authors,
+        published_at=published_at,
+        language=data.get("language"),
+    )
+
+
+def _parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def iter_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line) for the non-blank lines of a JSONL stream."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield number, line
