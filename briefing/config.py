@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
+from briefing.addresses import parse_sender
+from briefing.errors import ConfigError, MailError
+
 DEFAULT_CONFIG_NAME = "briefing.toml"
 CONFIG_ENV = "BRIEFING_CONFIG"
 DEFAULT_USER_AGENT = (
@@ -22,10 +25,6 @@ SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # The drivers installed with the package: SQLite, and PostgreSQL through psycopg 3.
 STORE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 STORE_URL_FORMS = "use sqlite:///… or postgresql+psycopg://…"
-
-
-class ConfigError(Exception):
-    """A configuration file that cannot be used; the message names the key."""
 
 
 class _Section(BaseModel):
@@ -188,8 +187,6 @@ class MailConfig(_Section):
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
-        from briefing.mail.message import MailError, parse_sender  # late: mail imports this module
-
         try:
             parse_sender(value)
         except MailError as exc:

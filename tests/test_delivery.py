@@ -25,9 +25,10 @@ from test_mail import (
 )
 from typer.testing import CliRunner
 
+from briefing.addresses import AddressError
 from briefing.cli.mail import deliveries_command, send_command, subscribers_app
 from briefing.config import Config, parse_config
-from briefing.mail.message import AddressError, MailError
+from briefing.errors import MailError
 from briefing.mail.transport import OutboxTransport, Outgoing, SmtpTransport
 from briefing.stages.send import (
     RetryPolicy,

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pypdf import PdfReader, PdfWriter
 
+from briefing.addresses import AddressError, parse_address, parse_sender
 from briefing.briefs.compose import (
     Briefing,
     Counts,
@@ -34,15 +35,8 @@ from briefing.briefs.compose import (
     StoryBrief,
 )
 from briefing.config import SmtpConfig
-from briefing.mail.message import (
-    AddressError,
-    MailError,
-    Recipient,
-    build_message,
-    for_topics,
-    parse_address,
-    parse_sender,
-)
+from briefing.errors import MailError
+from briefing.mail.message import Recipient, build_message, for_topics
 from briefing.mail.transport import (
     OutboxTransport,
     Outgoing,

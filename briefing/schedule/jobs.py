@@ -34,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import ref_to_obj
 
 from briefing.config import Config, ConfigError, load_config
+from briefing.errors import ScheduleError
 from briefing.store.engine import Store
 from briefing.store.locking import RUN_LOCK, store_lock
 
@@ -41,10 +42,6 @@ log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
 FAILED_STATUSES = frozenset({"failed", "timed_out", "error"})
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron numbering: 0 is Sunday
-
-
-class ScheduleError(Exception):
-    """A job target that cannot be loaded, or a job that reported failure."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,20 +29,16 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from briefing.addresses import NAME_CHARS, AddressError, header_text, parse_address, parse_sender
 from briefing.config import Config
+from briefing.errors import MailError
 from briefing.mail.message import (
-    NAME_CHARS,
-    AddressError,
     Issue,
-    MailError,
     Recipient,
     build_message,
-    header_text,
     load_issue,
     make_mail_environment,
     new_message_id,
-    parse_address,
-    parse_sender,
 )
 from briefing.mail.transport import (
     Outgoing,

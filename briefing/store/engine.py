@@ -16,6 +16,8 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from briefing.errors import StoreError
+
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_KEY = 0x62726966  # "brif": one advisory lock id for schema migrations
@@ -23,10 +25,6 @@ MIGRATION_LOCK_KEY = 0x62726966  # "brif": one advisory lock id for schema migra
 # serialisation failure (SQLSTATE 40P01, 40001).
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
 T = TypeVar("T")
-
-
-class StoreError(Exception):
-    """The store cannot be opened or written; the message says why."""
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from briefing.errors import LockHeld
 from briefing.store.engine import StoreError
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,6 @@ PURPOSE = {
     SCHEDULE_LOCK: "a `briefing schedule` daemon",
     RUN_LOCK: "a run (`briefing run` or the daemon's daily job)",
 }
-
-
-class LockHeld(Exception):
-    """Another process holds the lock; the message says who and where."""
 
 
 class _Backend(Protocol):

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from briefing.errors import SearchError
 from briefing.store.engine import Store
 from briefing.store.models import Article, Story, StoryArticle
 
@@ -65,10 +66,6 @@ CROSS JOIN websearch_to_tsquery('english', :query) AS q(query)
 WHERE doc.vector @@ q.query
 ORDER BY score DESC LIMIT :limit
 """
-
-
-class SearchError(Exception):
-    """Search cannot run on this store; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from briefing.errors import ExportError
 from briefing.web.app import ARCHIVE_FILES, archive_file
 from briefing.web.data import briefings_by_story, months
 from briefing.web.pages import WEB_TEMPLATES, Site, story_path
 
 log = logging.getLogger(__name__)
-
-
-class ExportError(Exception):
-    """The export cannot be written where asked; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)

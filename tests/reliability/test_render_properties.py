@@ -26,8 +26,9 @@ from reliability_support import (
     pdf_links,
 )
 
+from briefing.addresses import parse_sender
 from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
-from briefing.mail.message import Recipient, build_message, parse_sender
+from briefing.mail.message import Recipient, build_message
 from briefing.output.render import render_html, render_pdf
 
 END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
