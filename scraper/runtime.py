@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from briefing.config import Config, ConfigError
+from briefing.processes import stop_processes
 from scraper.skips import SKIP_PREFIX
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ def run_crawl(
     except KeyboardInterrupt:
         log.warning("interrupted: stopping %d worker(s)", len(children))
         summary.status = "interrupted"
-        _stop(children, grace=STOP_GRACE_SECONDS)
+        stop_processes(children, grace=STOP_GRACE_SECONDS)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -207,7 +208,7 @@ def _follow(
     while len(done) < len(children):
         if time_limit is not None and time.monotonic() - started > time_limit:
             log.error("crawl exceeded its time limit of %.0f s; stopping it", time_limit)
-            _stop(children, grace=10)
+            stop_processes(children, grace=10)
             summary.status = "timed_out"
             return
         alive = any(c.is_alive() for i, c in enumerate(children) if i not in done)
@@ -226,7 +227,7 @@ def _follow(
             on_progress(summary.per_source)
     for child in children:
         child.join(timeout=10)
-    _stop(children, grace=0)
+    stop_processes(children, grace=0)
     summary.lost_workers = len(children) - len(done)
     if not done:
         summary.status = "failed"
@@ -245,16 +246,3 @@ def _merge(latest: dict[int, dict[str, dict[str, int]]]) -> dict[str, dict[str, 
         for name, stats in per_source.items():
             merged.setdefault(name, Counter()).update(stats)
     return {name: dict(counts) for name, counts in merged.items()}
-
-
-def _stop(children: list[Any], grace: float) -> None:
-    """Ask live children to stop (SIGTERM: Scrapy's graceful stop), then kill stragglers."""
-    for child in children:
-        if child.is_alive():
-            child.terminate()
-    deadline = time.monotonic() + grace
-    for child in children:
-        child.join(timeout=max(0.1, deadline - time.monotonic()))
-        if child.is_alive():
-            child.kill()
-            child.join(timeout=5)

@@ -44,7 +44,8 @@ def url_problem(url: str) -> str | None:
 
 
 def _canonical(url: str) -> str:
-    parts = urlsplit(url.strip())
+    # Without the fragment first: "…/page #top" must not keep the space before the "#".
+    parts = urlsplit(url.split("#", 1)[0].strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     if parts.port and parts.port != DEFAULT_PORTS.get(scheme):

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import typer
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
@@ -26,7 +25,7 @@ from test_mail import (
 from typer.testing import CliRunner
 
 from briefing.addresses import AddressError
-from briefing.cli.mail import deliveries_command, send_command, subscribers_app
+from briefing.cli import app
 from briefing.config import Config, parse_config
 from briefing.errors import MailError
 from briefing.mail.transport import OutboxTransport, Outgoing, SmtpTransport
@@ -372,10 +371,6 @@ def test_cli_commands(tmp_path: Path, server) -> None:  # type: ignore[no-untype
         '[[subscribers]]\nemail = "desk@example.org"\n'
     )
     archive(parse_config({}, base_dir=tmp_path))
-    app = typer.Typer()
-    app.add_typer(subscribers_app, name="subscribers")
-    app.command("send")(send_command)
-    app.command("deliveries")(deliveries_command)
     runner, where = CliRunner(), ["--config", str(config_file)]
 
     bad = runner.invoke(app, ["subscribers", "add", "bad@@example.org", *where])

@@ -355,7 +355,7 @@ def test_a_worker_joins_a_crawl_then_leaves_without_losing_or_repeating_a_page(
             f'[[sources]]\nname = "wire"\nsitemaps = ["{slow_site.base}/sitemap.xml"]\n'
         )
         worker = subprocess.Popen(
-            [sys.executable, "-c", WORKER_MAIN, "--config", str(config_file)],
+            [sys.executable, "-m", "briefing", "worker", "--config", str(config_file)],
             env={**os.environ, "BRIEFING_REDIS_PREFIX": prefix},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -378,12 +378,6 @@ def test_a_worker_joins_a_crawl_then_leaves_without_losing_or_repeating_a_page(
     assert summary.status == "finished" and 0 < summary.total["fetched"] < pages
     assert len(fetches) == pages and set(fetches.values()) == {1}, fetches.most_common(3)
     assert stored_articles(postgres_url) == (pages, pages)
-
-
-# `briefing worker` as the lead registers it: the same function under typer.
-WORKER_MAIN = (
-    "import typer\nfrom briefing.cli.worker import worker_command\ntyper.run(worker_command)"
-)
 
 
 def _wait_for_heartbeat(redis_url: str, pattern: str, seconds: float = 60) -> None:

@@ -20,13 +20,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import typer
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from typer.testing import CliRunner
 
-from briefing.cli.schedule import DaemonThreadExecutor, run, schedule
+from briefing.cli import app as cli_app
 from briefing.config import Config, ConfigError, load_config
+from briefing.schedule.daemon import DaemonThreadExecutor
 from briefing.schedule.jobs import (
     JOB_TABLE,
     JobTargets,
@@ -360,9 +360,7 @@ def test_list_shows_each_job_and_its_next_run_in_local_time(config_file: Path) -
     assert set(listings) == {"daily", "crawl"}
     assert listings["daily"].next_run.tzinfo == config.tz
     assert listings["daily"].next_run.strftime("%H:%M") == "07:00"
-    app = typer.Typer()
-    app.command()(schedule)
-    result = CliRunner().invoke(app, ["--config", str(config_file), "--list"])
+    result = CliRunner().invoke(cli_app, ["schedule", "--config", str(config_file), "--list"])
     assert result.exit_code == 0, result.output
     assert "daily" in result.output and "07:00 KST" in result.output
     assert "every 2h" in result.output
@@ -401,10 +399,8 @@ def test_a_run_whose_crawl_fails_still_builds_and_sends(config_file: Path) -> No
 
 
 def test_run_command_refuses_while_another_run_holds_the_lock(config_file: Path) -> None:
-    app = typer.Typer()
-    app.command()(run)
     with store_lock(load_config(config_file).store.url, RUN_LOCK).held():
-        result = CliRunner().invoke(app, ["--config", str(config_file), "--wait", "0"])
+        result = CliRunner().invoke(cli_app, ["run", "--config", str(config_file), "--wait", "0"])
     assert result.exit_code == 1
     assert "a run (`briefing run` or the daemon's daily job) is already running" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -451,7 +447,7 @@ def noop_daily(config, *, day):
     pass
 
 if __name__ == "__main__":
-    from briefing.cli.schedule import exit_now, run_daemon
+    from briefing.schedule.daemon import exit_now, run_daemon
     from briefing.schedule.jobs import JobTargets
     logging.basicConfig(level=logging.INFO)
     crawl = "__main__:slow_crawl" if sys.argv[2] == "fake" else JobTargets().crawl
@@ -512,9 +508,8 @@ def descendants(pid: int) -> set[int]:
 def test_a_second_daemon_on_the_same_store_is_refused(tmp_path: Path, config_file: Path) -> None:
     daemon = start_daemon(tmp_path, config_file)
     try:
-        code = "import typer; from briefing.cli.schedule import schedule; typer.run(schedule)"
         second = subprocess.run(
-            [sys.executable, "-c", code, "--config", str(config_file)],
+            [sys.executable, "-m", "briefing", "schedule", "--config", str(config_file)],
             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip

@@ -18,8 +18,10 @@ import typer
 from typer.testing import CliRunner
 
 from briefing.briefs.compose import SourceArticle, StoryInput, compose
+from briefing.cli import app as cli_app
 from briefing.cli import archive as cli_archive
-from briefing.cli.archive import archive_app, is_loopback, open_path, serve_command
+from briefing.cli.archive import open_path
+from briefing.network import is_loopback
 from briefing.output.archive import paths_for, write_briefing
 from briefing.output.render import render_html
 from briefing.store.engine import Store
@@ -532,10 +534,7 @@ def test_export_refuses_to_write_into_the_archive(archive: Archive) -> None:
 
 
 def _cli() -> typer.Typer:
-    cli = typer.Typer()
-    cli.add_typer(archive_app, name="archive")
-    cli.command("serve")(serve_command)
-    return cli
+    return cli_app
 
 
 @pytest.fixture(scope="module")
@@ -565,7 +564,7 @@ def test_archive_open_prints_the_path_without_a_desktop(
     assert "2024/05/13/briefing.pdf" in result.output
     missing = CliRunner().invoke(_cli(), ["archive", "open", "2020-01-01", "-c", str(config_file)])
     assert missing.exit_code == 1 and "archive list" in missing.output
-    bad = CliRunner().invoke(_cli(), ["archive", "open", "yesterday", "-c", str(config_file)])
+    bad = CliRunner().invoke(_cli(), ["archive", "open", "2024-5-13", "-c", str(config_file)])
     assert bad.exit_code == 2
 
 

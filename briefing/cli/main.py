@@ -1,81 +1,96 @@
-"""The `briefing` command: thin wrappers that parse, call the library, and report."""
+"""The `briefing` command: global options, and the commands that run one stage each.
+
+Each command parses its arguments, calls one library function and reports; errors are
+turned into one line at the single boundary in `briefing.cli.common`. Nothing heavy (spaCy,
+scikit-learn, WeasyPrint) is imported until a command needs it, so `--help` stays fast.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+from rich.table import Table
 
-from briefing.config import Config, ConfigError, config_path, load_config
-from briefing.store.engine import Store, StoreError
+from briefing.cli.common import (
+    DAY_HELP,
+    INVOCATION,
+    BriefingGroup,
+    Globals,
+    console,
+    current_config,
+    new_app,
+    output,
+    parse_day,
+    plain,
+)
+from briefing.errors import UsageError
+from briefing.store.engine import Store
 
-app = typer.Typer(help="Scheduled news scraper and daily briefing.", no_args_is_help=True)
-export_app = typer.Typer(help="Export articles or stories for other tools.")
+app = new_app("Scheduled news scraper and daily briefing.", cls=BriefingGroup)
+export_app = new_app("Export articles or stories for other tools.")
 app.add_typer(export_app, name="export")
-console = Console(stderr=True)
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="Config file (default $BRIEFING_CONFIG or ./briefing.toml)"
-    ),
-]
+
+
+def version_text() -> str:
+    """Return 'news-briefing VERSION' (or without a version outside an installed package)."""
+    try:
+        return f"news-briefing {metadata.version('news-briefing')}"
+    except metadata.PackageNotFoundError:
+        return "news-briefing (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def main(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="PATH",
+            help="Config file (default: $BRIEFING_CONFIG, else ./briefing.toml).",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what each stage does.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Scheduled news scraper and daily briefing. Global options may stand before or after the
+    command."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-
-
-@contextmanager
-def errors_to_exit() -> Iterator[None]:
-    """Turn library errors into one clear line and an exit code, never a traceback."""
-    try:
-        yield
-    except ConfigError as exc:
-        console.print(
-            f"[red]config error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
-        raise typer.Exit(2) from None
-    except StoreError as exc:
-        console.print(
-            f"[red]store error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
-        raise typer.Exit(1) from None
-    except OSError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-
-
-def _load(path: Path | None) -> Config:
-    return load_config(path)
-
-
-def _run(action: Callable[[], Any]) -> Any:
-    with errors_to_exit():
-        return action()
+    INVOCATION.set(Globals(config=config, verbose=verbose))
 
 
 @app.command()
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the config")] = Path("briefing.toml"),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="Where to write the config.")] = Path(
+        "briefing.toml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter briefing.toml."""
     if path.exists() and not force:
-        console.print(f"{path} exists; use --force to overwrite it")
-        raise typer.Exit(1)
+        raise UsageError(f"{path} exists; use --force to overwrite it")
     path.write_text(resources.files("briefing").joinpath("starter.toml").read_text("utf-8"))
     typer.echo(f"wrote {path}")
 
@@ -83,205 +98,163 @@ def init(
 @app.command()
 def crawl(
     sources: Annotated[
-        list[str] | None, typer.Argument(help="Sources to crawl (default: all)")
+        list[str] | None,
+        typer.Argument(metavar="[SOURCE]...", help="Sources to crawl (default: all enabled)."),
     ] = None,
-    config: ConfigOption = None,
-    workers: Annotated[int, typer.Option(help="Crawler processes sharing one frontier")] = 1,
+    workers: Annotated[
+        int, typer.Option(metavar="N", min=1, help="Crawler processes sharing one frontier.")
+    ] = 1,
 ) -> None:
     """Run the spiders now and print a summary."""
     from briefing.stages.crawl import crawl_and_record, print_summary
 
-    def action() -> None:
-        cfg = _load(config)
-        summary = crawl_and_record(cfg, sources or None, workers=workers, console=console)
-        print_summary(summary, console)
-        if summary.status != "finished":
-            raise typer.Exit(1)
-
-    _run(action)
+    summary = crawl_and_record(current_config(), sources or None, workers=workers, console=console)
+    print_summary(summary, console)
+    if summary.status != "finished":
+        raise typer.Exit(1)
 
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="JSONL file, one article a line ('-' for stdin)")],
-    config: ConfigOption = None,
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="JSONL file, one article a line ('-': stdin).")
+    ],
 ) -> None:
     """Import articles from a JSONL file (the export format)."""
     from briefing.stages.transfer import import_jsonl
 
-    def action() -> None:
-        store = Store(_load(config).store.url)
-        stream = sys.stdin if str(file) == "-" else file.open(encoding="utf-8")
-        with stream:
-            report = import_jsonl(store, stream)
-        for number, message in report.errors:
-            console.print(f"line {number}: {message}", highlight=False)
-        typer.echo(
-            f"imported {report.imported}, duplicates {report.duplicates}, "
-            f"bad lines {len(report.errors)}"
-        )
-        if report.errors and not report.imported:
-            raise typer.Exit(1)
-
-    _run(action)
+    store = Store(current_config().store.url)
+    stream = sys.stdin if str(file) == "-" else file.open(encoding="utf-8")
+    with stream:
+        report = import_jsonl(store, stream)
+    for number, message in report.errors:
+        console.print(f"line {number}: {message}", markup=False)
+    typer.echo(
+        f"imported {report.imported}, duplicates {report.duplicates}, "
+        f"bad lines {len(report.errors)}"
+    )
+    if report.errors and not report.imported:
+        raise typer.Exit(1)
 
 
 @export_app.command("articles")
-def export_articles_cmd(
-    config: ConfigOption = None,
-    format: Annotated[str, typer.Option("--format", help="jsonl")] = "jsonl",
-    since: Annotated[str | None, typer.Option(help="Only articles since DATE (YYYY-MM-DD)")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+def export_articles(
+    format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="jsonl.")] = "jsonl",
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help="Only articles since DATE (YYYY-MM-DD, 'yesterday')."),
+    ] = None,
+    output_file: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Default: stdout.")
+    ] = None,
 ) -> None:
     """Export articles as JSON Lines."""
+    from datetime import UTC, datetime
+
     from briefing.stages.transfer import export_jsonl
 
-    def action() -> None:
-        if format != "jsonl":
-            raise ConfigError(f"--format: articles export as jsonl, not {format!r}")
-        start = _parse_day(since, "--since") if since else None
-        store = Store(_load(config).store.url)
-        out = output.open("w", encoding="utf-8") if output else sys.stdout
-        try:
-            count = export_jsonl(store, out, start)
-        finally:
-            if output:
-                out.close()
-        console.print(f"exported {count} articles", highlight=False)
-
-    _run(action)
+    if format != "jsonl":
+        raise UsageError(f"--format: articles export as jsonl, not {format!r}")
+    cfg = current_config()
+    start = None
+    if since is not None:
+        day = parse_day(since, cfg.tz, "--since")
+        start = datetime.combine(day, datetime.min.time(), cfg.tz).astimezone(UTC)
+    store = Store(cfg.store.url)
+    out = output_file.open("w", encoding="utf-8") if output_file else sys.stdout
+    try:
+        count = export_jsonl(store, out, start)
+    finally:
+        if output_file:
+            out.close()
+    console.print(f"exported {count} articles")
 
 
 @app.command()
 def demo(
-    workdir: Annotated[Path, typer.Option(help="Folder for the demo's store and archive")] = Path(
-        "demo"
-    ),
+    workdir: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for the demo's store and archive.")
+    ] = Path("demo"),
 ) -> None:
     """Run the whole pipeline on the bundled demo site, served on loopback."""
     from briefing.demo.run import run_demo
 
-    _run(lambda: run_demo(workdir, console=console))
-
-
-def _parse_day(value: str, option: str) -> datetime:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise ConfigError(f"{option}: expected YYYY-MM-DD, got {value!r}") from None
-
-
-def config_file(explicit: Path | None) -> Path:
-    return config_path(explicit)
+    run_demo(workdir, console=console)
 
 
 @app.command("group")
-def group_cmd(config: ConfigOption = None) -> None:
+def group() -> None:
     """Enrich the new articles and group them into stories."""
     from briefing.stages.group import group_pending
 
-    def action() -> None:
-        cfg = _load(config)
-        report = group_pending(Store(cfg.store.url), cfg)
-        typer.echo(
-            f"enriched {report.enriched}, grouped {report.grouped} articles: "
-            f"{report.new_stories} new stories, {report.developing} developing"
-        )
-
-    _run(action)
+    cfg = current_config()
+    report = group_pending(Store(cfg.store.url), cfg)
+    typer.echo(
+        f"enriched {report.enriched}, grouped {report.grouped} articles: "
+        f"{report.new_stories} new stories, {report.developing} developing"
+    )
 
 
 @app.command("stories")
-def stories_cmd(
-    config: ConfigOption = None,
-    limit: Annotated[int, typer.Option(help="How many stories to list")] = 50,
+def stories(
+    limit: Annotated[int, typer.Option(metavar="N", min=1, help="How many stories to list.")] = 50,
 ) -> None:
     """List the most recently active stories."""
-    from rich.table import Table
-
     from briefing.store.story_queries import story_rows
 
-    def action() -> None:
-        cfg = _load(config)
-        with Store(cfg.store.url).session() as session:
-            rows = story_rows(session, limit)
-        table = Table("story", "status", "articles", "outlets", "last seen", "topics", "id")
-        for row in rows:
-            seen = (
-                row["last_seen"].astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M")
-                if row["last_seen"]
-                else "–"
-            )
-            table.add_row(
-                row["label"],
-                row["status"],
-                str(row["articles"]),
-                str(row["outlets"]),
-                seen,
-                ", ".join(row["topics"]),
-                row["id"],
-            )
-        Console().print(table)
-
-    _run(action)
+    cfg = current_config()
+    with Store(cfg.store.url).session() as session:
+        rows = story_rows(session, limit)
+    table = Table("story", "status", "articles", "outlets", "last seen", "topics", "id")
+    for row in rows:
+        seen = row["last_seen"]
+        shown = seen.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M") if seen else "–"
+        cells = (row["label"], row["status"], row["articles"], row["outlets"], shown)
+        table.add_row(*map(plain, (*cells, ", ".join(row["topics"]), row["id"])))
+    output.print(table)
 
 
 @export_app.command("stories")
-def export_stories_cmd(
-    config: ConfigOption = None,
-    format: Annotated[str, typer.Option("--format", help="json")] = "json",
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+def export_stories(
+    format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="json.")] = "json",
+    output_file: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Default: stdout.")
+    ] = None,
 ) -> None:
     """Export stories as JSON: [{id, label, status, first_seen, last_seen, articles}]."""
-    import json
+    from briefing.store.story_queries import export_stories as stories_data
 
-    from briefing.store.story_queries import export_stories
-
-    def action() -> None:
-        if format != "json":
-            raise ConfigError(f"--format: stories export as json, not {format!r}")
-        with Store(_load(config).store.url).session() as session:
-            data = export_stories(session)
-        text = json.dumps(data, ensure_ascii=False, indent=2)
-        if output:
-            output.write_text(text + "\n", encoding="utf-8")
-        else:
-            typer.echo(text)
-        console.print(f"exported {len(data)} stories", highlight=False)
-
-    _run(action)
-
-
-def _day_or_today(value: str | None, cfg: Config) -> date:
-    if value:
-        return _parse_day(value, "--date").date()
-    return datetime.now(cfg.tz).date()
+    if format != "json":
+        raise UsageError(f"--format: stories export as json, not {format!r}")
+    with Store(current_config().store.url).session() as session:
+        data = stories_data(session)
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if output_file:
+        output_file.write_text(text + "\n", encoding="utf-8")
+    else:
+        typer.echo(text)
+    console.print(f"exported {len(data)} stories")
 
 
 @app.command("build")
-def build_cmd(
-    config: ConfigOption = None,
-    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+def build(
+    day: Annotated[str | None, typer.Option("--date", metavar="DATE", help=DAY_HELP)] = None,
 ) -> None:
     """Compose and render the day's briefing into the archive; print the paths."""
     from briefing.stages.build import build_day
 
-    def action() -> None:
-        cfg = _load(config)
-        result = build_day(Store(cfg.store.url), cfg, _day_or_today(day, cfg))
-        for path in (result.html, result.pdf, result.json):
-            typer.echo(str(path))
-        console.print(f"{result.stories} stories from {result.articles} articles", highlight=False)
-
-    _run(action)
+    cfg = current_config()
+    result = build_day(Store(cfg.store.url), cfg, parse_day(day, cfg.tz))
+    for path in (result.html, result.pdf, result.json):
+        typer.echo(str(path))
+    console.print(f"{result.stories} stories from {result.articles} articles")
 
 
 def _register_stage_commands() -> None:
-    """Attach the delivery and scheduling commands, which live in their own modules."""
+    """Attach the commands that live in their own modules (mail, schedule, archive, worker)."""
     from briefing.cli.archive import archive_app, serve_command
     from briefing.cli.mail import deliveries_command, send_command, subscribers_app
-    from briefing.cli.schedule import run as run_command
-    from briefing.cli.schedule import schedule as schedule_command
+    from briefing.cli.schedule import run_command, schedule_command
     from briefing.cli.worker import worker_command
 
     app.add_typer(subscribers_app, name="subscribers")
