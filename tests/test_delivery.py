@@ -29,15 +29,8 @@ from briefing.cli import app
 from briefing.config import Config, parse_config
 from briefing.errors import MailError
 from briefing.mail.transport import OutboxTransport, Outgoing, SmtpTransport
-from briefing.stages.send import (
-    RetryPolicy,
-    active_recipients,
-    add_subscriber,
-    list_deliveries,
-    remove_subscriber,
-    send_briefing,
-    send_test,
-)
+from briefing.stages.send import RetryPolicy, list_deliveries, send_briefing, send_test
+from briefing.stages.subscribers import active_recipients, add_subscriber, remove_subscriber
 from briefing.store.engine import Store
 from briefing.store.models import Base, Delivery
 from briefing.store.search import is_search_object

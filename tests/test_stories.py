@@ -12,14 +12,21 @@ import numpy as np
 import pytest
 
 from briefing.stories.clustering import GroupingParams, time_decay
+from briefing.stories.topics import matched, topic_hits
 from briefing.stories.tracking import (
     ArticleFeatures,
     Story,
     Topic,
     group,
-    match_topics,
     story_label,
 )
+
+
+def match_topics(story: Story, articles: list[ArticleFeatures], topics: list[Topic]) -> list[str]:
+    """Judge a story's topics on its own articles, as grouping does."""
+    own = [a for a in articles if a.id in set(story.article_ids)]
+    return matched(topic_hits(own, topics), len(own), topics)
+
 
 FIXTURE = json.loads(
     (Path(__file__).parent / "fixtures" / "stories" / "three_days.json").read_text("utf-8")

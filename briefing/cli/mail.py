@@ -116,7 +116,7 @@ def add_command(
     ] = None,
 ) -> None:
     """Subscribe an address (again: update its name, topics and PDF choice)."""
-    from briefing.stages.send import add_subscriber
+    from briefing.stages.subscribers import add_subscriber
 
     cfg, store = _open()
     recipient, created = add_subscriber(
@@ -130,7 +130,7 @@ def remove_command(
     email: Annotated[str, typer.Argument(metavar="ADDRESS", help="Email address.")],
 ) -> None:
     """Unsubscribe an address added with `subscribers add`."""
-    from briefing.stages.send import remove_subscriber
+    from briefing.stages.subscribers import remove_subscriber
 
     cfg, store = _open()
     typer.echo(f"unsubscribed {remove_subscriber(store, cfg, email)}")
@@ -139,7 +139,7 @@ def remove_command(
 @subscribers_app.command("list")
 def list_command() -> None:
     """List who receives the briefing, from the config file and from the store."""
-    from briefing.stages.send import active_recipients
+    from briefing.stages.subscribers import active_recipients
 
     cfg, store = _open()
     recipients, invalid = active_recipients(store, cfg)

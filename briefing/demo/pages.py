@@ -6,11 +6,9 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from briefing.demo.site import DemoArticle, Outlet
+from briefing.demo.data import DemoArticle, Outlet
 
 COOKIE_BANNER = (
     '<div id="cookie-banner" class="cookie-consent" role="dialog"><p>We use cookies to improve '

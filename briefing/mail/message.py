@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import textwrap
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,13 +21,10 @@ from briefing.addresses import (
     header_text,
     named_address,
 )
-from briefing.config import Config
 from briefing.errors import MailError
 from briefing.output.links import safe_href
 from briefing.output.templating import template_environment
 from briefing.resources import templates_dir
-from briefing.store.engine import Store
-from briefing.store.models import BriefingRecord
 
 if TYPE_CHECKING:  # compose pulls in scikit-learn; the subscriber commands need none of it
     from briefing.briefs.compose import Briefing, StoryBrief
@@ -189,41 +185,3 @@ class Issue:
                     f"rebuild it with `briefing build --date {self.briefing.day}`"
                 ) from None
         return self._pdf
-
-
-def _archived(path: str, config: Config) -> Path:
-    candidate = Path(path)
-    if candidate.is_absolute():
-        return candidate
-    for base in (config.base_dir, config.archive.dir):
-        if (base / candidate).exists():
-            return base / candidate
-    return config.base_dir / candidate
-
-
-def load_issue(store: Store, config: Config, day: date) -> Issue:
-    """Load day's built briefing from the archive, or raise MailError saying how to build it."""
-    from briefing.briefs.compose import Briefing  # late: compose pulls in scikit-learn
-
-    with store.session() as session:
-        record = session.get(BriefingRecord, day)
-    folder = config.archive.dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
-    json_path, pdf_path = folder / "briefing.json", folder / "briefing.pdf"
-    if record is not None:
-        json_path, pdf_path = (
-            _archived(record.json_path, config),
-            _archived(record.pdf_path, config),
-        )
-    try:
-        data = json.loads(json_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MailError(
-            f"no briefing built for {day} ({json_path} is missing); "
-            f"build it with `briefing build --date {day}`"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise MailError(f"cannot read the briefing for {day} from {json_path}: {exc}") from None
-    try:
-        return Issue(Briefing.from_dict(data), pdf_path)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MailError(f"{json_path} is not a briefing this version can read: {exc!r}") from None

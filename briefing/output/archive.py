@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from briefing.briefs.compose import Briefing
+from briefing.errors import ArchiveError
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +181,32 @@ def list_briefings(archive_dir: Path) -> list[date]:
     return sorted(found)
 
 
+def read_json(json_path: Path) -> dict[str, Any]:
+    """Read an archived briefing's JSON as data, or raise ArchiveError saying what to do."""
+    try:
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArchiveError(
+            f"no briefing built at {json_path} (`briefing build` files one)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ArchiveError(f"cannot read the briefing at {json_path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ArchiveError(f"{json_path} does not hold a briefing")
+    return data
+
+
+def read_briefing(json_path: Path) -> Briefing:
+    """Read an archived briefing back, or raise ArchiveError."""
+    data = read_json(json_path)
+    try:
+        return Briefing.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArchiveError(
+            f"{json_path} is not a briefing this version can read: {exc!r}"
+        ) from None
+
+
 def load_briefing(archive_dir: Path, day: date) -> Briefing:
     """Read a day's composed briefing back from its JSON file."""
-    data = json.loads(paths_for(archive_dir, day).json.read_text(encoding="utf-8"))
-    return Briefing.from_dict(data)
+    return read_briefing(paths_for(archive_dir, day).json)

@@ -23,20 +23,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.headerregistry import Address
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from briefing.addresses import NAME_CHARS, AddressError, header_text, parse_address, parse_sender
+from briefing.addresses import parse_address, parse_sender
 from briefing.config import Config
-from briefing.errors import MailError
+from briefing.errors import ArchiveError, MailError
 from briefing.mail.message import (
     Issue,
     Recipient,
     build_message,
-    load_issue,
     make_mail_environment,
     new_message_id,
 )
@@ -48,8 +48,10 @@ from briefing.mail.transport import (
     TransportSetupError,
     make_transport,
 )
+from briefing.output.archive import paths_for, read_briefing
+from briefing.stages.subscribers import active_recipients
 from briefing.store.engine import Store
-from briefing.store.models import Delivery, Subscriber, utcnow
+from briefing.store.models import BriefingRecord, Delivery, utcnow
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -99,6 +101,37 @@ class _Claim:
 def today(config: Config, clock: Clock = utcnow) -> date:
     """Return today's date where the briefing is read (the configured time zone)."""
     return clock().astimezone(config.tz).date()
+
+
+def _archived(path: str, config: Config) -> Path:
+    """Resolve a path recorded for a briefing (relative to the config's folder or archive)."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return candidate
+    for base in (config.base_dir, config.archive.dir):
+        if (base / candidate).exists():
+            return base / candidate
+    return config.base_dir / candidate
+
+
+def load_issue(store: Store, config: Config, day: date) -> Issue:
+    """Load day's built briefing from the archive, or raise MailError saying how to build it."""
+    with store.session() as session:
+        record = session.get(BriefingRecord, day)
+    paths = paths_for(config.archive.dir, day)
+    json_path, pdf_path = paths.json, paths.pdf
+    if record is not None:
+        json_path = _archived(record.json_path, config)
+        pdf_path = _archived(record.pdf_path, config)
+    if not json_path.is_file():
+        raise MailError(
+            f"no briefing built for {day} ({json_path} is missing); "
+            f"build it with `briefing build --date {day}`"
+        )
+    try:
+        return Issue(read_briefing(json_path), pdf_path)
+    except ArchiveError as exc:
+        raise MailError(f"cannot send the briefing for {day}: {exc}") from None
 
 
 def send_briefing(
@@ -173,97 +206,6 @@ def list_deliveries(store: Store, day: date | None = None) -> list[Delivery]:
         query = query.where(Delivery.day == day)
     with store.session() as session:
         return list(session.scalars(query))
-
-
-def active_recipients(store: Store, config: Config) -> tuple[list[Recipient], dict[str, str]]:
-    """Return subscribers (config first, then the store) and the config's invalid addresses."""
-    found: dict[str, Recipient] = {}
-    invalid: dict[str, str] = {}
-    for entry in config.subscribers:
-        try:
-            email = parse_address(entry.email)
-        except AddressError as exc:
-            log.error("[[subscribers]] skipped: %s", exc)
-            invalid[entry.email] = str(exc)
-            continue
-        recipient = Recipient(email, entry.name, tuple(entry.topics), entry.attach_pdf, "config")
-        found.setdefault(email.casefold(), recipient)
-    with store.session() as session:
-        rows = session.scalars(select(Subscriber).filter_by(active=True).order_by(Subscriber.id))
-        for row in rows:
-            recipient = Recipient(row.email, row.name, tuple(row.topics), row.attach_pdf)
-            found.setdefault(row.email.casefold(), recipient)
-    return list(found.values()), invalid
-
-
-def _config_entry(config: Config, email: str) -> bool:
-    return any(entry.email.strip().casefold() == email.casefold() for entry in config.subscribers)
-
-
-def _known_topics(config: Config, topics: list[str] | tuple[str, ...]) -> list[str]:
-    known = {topic.name.casefold(): topic.name for topic in config.topics}
-    unknown = [topic for topic in topics if topic.casefold() not in known]
-    if unknown:
-        names = ", ".join(repr(name) for name in known.values()) or "none configured"
-        raise MailError(f"unknown topic {unknown[0]!r} (topics in the config: {names})")
-    return list(dict.fromkeys(known[topic.casefold()] for topic in topics))
-
-
-def add_subscriber(
-    store: Store,
-    config: Config,
-    email: str,
-    *,
-    name: str = "",
-    topics: list[str] | tuple[str, ...] = (),
-    attach_pdf: bool | None = None,
-) -> tuple[Recipient, bool]:
-    """Subscribe email (or update and reactivate it); return it and whether it is new."""
-    address = parse_address(email)
-    chosen = _known_topics(config, topics)
-    clean_name = header_text(name, NAME_CHARS)
-    if _config_entry(config, address):
-        raise MailError(f"{address} is declared in the config's [[subscribers]]; change it there")
-
-    def work(session: Session) -> bool:
-        rows = session.scalars(select(Subscriber)).all()
-        row = next((r for r in rows if r.email.casefold() == address.casefold()), None)
-        if row is None:
-            session.add(
-                Subscriber(
-                    email=address,
-                    name=clean_name,
-                    topics=chosen,
-                    attach_pdf=attach_pdf,
-                    active=True,
-                )
-            )
-            return True
-        row.name, row.topics, row.attach_pdf, row.active = clean_name, chosen, attach_pdf, True
-        return False
-
-    created = store.run(work)
-    return Recipient(address, clean_name, tuple(chosen), attach_pdf), created
-
-
-def remove_subscriber(store: Store, config: Config, email: str) -> str:
-    """Unsubscribe email (kept, inactive, so past deliveries still name it); return it."""
-    address = parse_address(email)
-
-    def work(session: Session) -> bool:
-        rows = session.scalars(select(Subscriber).filter_by(active=True)).all()
-        matches = [row for row in rows if row.email.casefold() == address.casefold()]
-        for row in matches:
-            row.active = False
-        return bool(matches)
-
-    if not store.run(work):
-        if _config_entry(config, address):
-            raise MailError(
-                f"{address} is declared in the config's [[subscribers]]; remove it there"
-            )
-        raise MailError(f"{address} is not subscribed")
-    return address
 
 
 def _plan(

@@ -12,12 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from briefing.stories.clustering import ArticleFeatures
-
-if TYPE_CHECKING:
-    from briefing.stories.tracking import Story
 
 MIN_SHARE = 0.5
 
@@ -62,12 +58,3 @@ def topic_hits(articles: Iterable[ArticleFeatures], topics: Sequence[Topic]) -> 
 def matched(hits: dict[str, int], n_articles: int, topics: Sequence[Topic]) -> list[str]:
     """Return the topic names mentioned by enough of a story's articles, in topic order."""
     return [t.name for t in topics if hits.get(t.name, 0) >= max(1.0, MIN_SHARE * n_articles)]
-
-
-def match_topics(
-    story: Story, articles: Sequence[ArticleFeatures], topics: Sequence[Topic]
-) -> list[str]:
-    """Return the topics a story matches, judged on those of the articles that belong to it."""
-    members = set(story.article_ids)
-    own = [a for a in articles if a.id in members]
-    return matched(topic_hits(own, topics), len(own), topics)

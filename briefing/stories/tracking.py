@@ -48,7 +48,7 @@ from briefing.stories.labels import (
     short_title,
     story_label,
 )
-from briefing.stories.topics import Topic, match_topics, matched, topic_hits
+from briefing.stories.topics import Topic, matched, topic_hits
 
 __all__ = [
     "ArticleFeatures",
@@ -57,7 +57,6 @@ __all__ = [
     "Topic",
     "group",
     "is_open",
-    "match_topics",
     "story_id",
     "story_label",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import defaultdict
@@ -15,7 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from briefing.output.archive import list_briefings, paths_for
+from briefing.errors import ArchiveError
+from briefing.output.archive import list_briefings, paths_for, read_json
 from briefing.store.models import Article, BriefingRecord, Story, StoryArticle
 
 log = logging.getLogger(__name__)
@@ -111,11 +111,10 @@ def _story_lines(data: dict[str, Any]) -> tuple[StoryLine, ...]:
 def _read_json(json_path: Path, stamp: tuple[int, int]) -> dict[str, Any]:
     """Read one day's JSON; stamp (mtime, size) makes a rebuilt day read again."""
     try:
-        data = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.warning("cannot read %s: %s", json_path, exc)
+        return read_json(json_path)
+    except ArchiveError as exc:
+        log.warning("%s", exc)
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _moment(value: object) -> datetime | None:

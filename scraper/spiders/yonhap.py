@@ -20,7 +20,7 @@ from scrapy.http import TextResponse
 from scrapy.linkextractors import LinkExtractor
 
 from scraper.extract import ExtractedArticle
-from scraper.spiders import SourceSpider
+from scraper.spiders.source import SourceSpider
 
 ARTICLE_PATH = r"/view/AEN\d+"
 
