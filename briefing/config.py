@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -153,9 +154,15 @@ class ScheduleConfig(_Section):
     @field_validator("daily")
     @classmethod
     def _daily(cls, value: str) -> str:
-        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
             raise ValueError(f"must be HH:MM (24-hour), got {value!r}")
         return value
+
+    @property
+    def daily_time(self) -> time:
+        """Return the local time of day the briefing is due (`daily`)."""
+        hour, minute = self.daily.split(":")
+        return time(int(hour), int(minute))
 
     @field_validator("crawl")
     @classmethod
@@ -236,6 +243,16 @@ class Config(_Section):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def briefing_due(self, day: date) -> datetime:
+        """Return the moment (UTC) day's briefing is due: the daily time in the config's zone."""
+        return datetime.combine(day, self.schedule.daily_time, self.tz).astimezone(UTC)
+
+    def briefing_day(self, now: datetime | None = None) -> date:
+        """Return the day of the latest daily time at or before now (the edition being made)."""
+        local = (now or datetime.now(self.tz)).astimezone(self.tz)
+        due = self.briefing_due(local.date())
+        return local.date() if due <= local else local.date() - timedelta(days=1)
 
     def source(self, name: str) -> SourceConfig:
         """Return the source called name, or raise ConfigError."""

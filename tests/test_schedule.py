@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -31,7 +32,6 @@ from briefing.schedule.jobs import (
     JOB_TABLE,
     JobTargets,
     _cron_weekdays,
-    briefing_day,
     crawl_trigger,
     daily_trigger,
     declare_jobs,
@@ -154,7 +154,7 @@ def test_daily_runs_at_the_configured_local_time(tz, daily, start, expected, tmp
 
 
 def test_daily_trigger_fires_once_a_day_through_a_fall_back_week() -> None:
-    trigger = daily_trigger("01:30", NEW_YORK)
+    trigger = daily_trigger(time_of_day(1, 30), NEW_YORK)
     times = fire_times(trigger, datetime(2026, 10, 28, tzinfo=NEW_YORK), 10)
     assert len({time[:5] for time in times}) == 10
 
@@ -195,32 +195,22 @@ def test_bad_crawl_schedule_is_a_config_error(spec: str) -> None:
         crawl_trigger(spec, NEW_YORK)
 
 
-def test_plan_has_daily_and_crawl_and_per_source_crawls(config_file: Path) -> None:
+def test_plan_has_the_daily_run_and_one_crawl_of_every_enabled_source(config_file: Path) -> None:
     config = load_config(config_file)
-    assert [(plan.id, plan.sources) for plan in plan_jobs(config)] == [
-        ("daily", None),
-        ("crawl", None),
+    assert [(plan.id, plan.schedule) for plan in plan_jobs(config)] == [
+        ("daily", "07:00 Asia/Seoul"),
+        ("crawl", "every 2h"),
     ]
-    # A source with its own `crawl` schedule gets its own job (a stand-in config here).
-    sources = [
-        SimpleNamespace(name="wire", enabled=True, crawl="every 30m"),
-        SimpleNamespace(name="daily-paper", enabled=True),
-        SimpleNamespace(name="off", enabled=False),
-    ]
-    stand_in = SimpleNamespace(tz=config.tz, schedule=config.schedule, sources=sources)
-    plans = plan_jobs(stand_in)  # type: ignore[arg-type]
-    assert [(plan.id, plan.sources) for plan in plans] == [
-        ("daily", None),
-        ("crawl", ("daily-paper",)),
-        ("crawl:wire", ("wire",)),
-    ]
+    disabled = [source.model_copy(update={"enabled": False}) for source in config.sources]
+    quiet = config.model_copy(update={"sources": disabled})
+    assert [plan.id for plan in plan_jobs(quiet)] == ["daily"]
 
 
 def test_briefing_day_is_the_day_of_the_latest_daily_time(config_file: Path) -> None:
     config = load_config(config_file)
     seoul = ZoneInfo("Asia/Seoul")
-    assert briefing_day(config, datetime(2026, 5, 2, 8, 30, tzinfo=seoul)) == date(2026, 5, 2)
-    assert briefing_day(config, datetime(2026, 5, 2, 6, 59, tzinfo=seoul)) == date(2026, 5, 1)
+    assert config.briefing_day(datetime(2026, 5, 2, 8, 30, tzinfo=seoul)) == date(2026, 5, 2)
+    assert config.briefing_day(datetime(2026, 5, 2, 6, 59, tzinfo=seoul)) == date(2026, 5, 1)
 
 
 # Persistence: what a restart does with a run it missed.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tomllib
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,12 +87,6 @@ def prepare_workdir(workdir: Path, base_url: str) -> Config:
     return parse_config(data, base_dir=workdir.resolve(), origin=str(path))
 
 
-def morning(config: Config, day: date) -> datetime:
-    """Return the moment the day's briefing is due (the daily time, in the config's zone)."""
-    hour, minute = (int(part) for part in config.schedule.daily.split(":"))
-    return datetime.combine(day, time(hour, minute), config.tz).astimezone(UTC)
-
-
 def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> None:
     """Serve the demo site, crawl it, replay four mornings, and mail today's briefing."""
     from briefing.stages.send import send_briefing
@@ -107,8 +101,8 @@ def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> N
     store = Store(config.store.url)
     for offset in range(DEMO_DAYS - 1, -1, -1):
         day = today - timedelta(days=offset)
-        grouped = group_pending(store, config, now=morning(config, day))
-        built = build_day(store, config, day, now=morning(config, day))
+        grouped = group_pending(store, config, now=config.briefing_due(day))
+        built = build_day(store, config, day, now=config.briefing_due(day))
         console.print(
             f"{day}: grouped {grouped.grouped} new articles; briefing with {built.stories} "
             f"stories from {built.articles} articles",

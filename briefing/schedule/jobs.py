@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,10 +75,9 @@ class DailyTrigger(CronTrigger):
         return upcoming
 
 
-def daily_trigger(daily: str, tz: ZoneInfo) -> DailyTrigger:
-    """Return the trigger for the daily run at HH:MM local time."""
-    hour, minute = (int(part) for part in daily.split(":"))
-    return DailyTrigger(hour=hour, minute=minute, timezone=tz)
+def daily_trigger(due: time, tz: ZoneInfo) -> DailyTrigger:
+    """Return the trigger for the daily run at the given local time."""
+    return DailyTrigger(hour=due.hour, minute=due.minute, timezone=tz)
 
 
 def _weekday(value: str) -> int:
@@ -127,44 +126,21 @@ class JobPlan:
     id: str
     kind: str  # "crawl" or "daily"
     trigger: BaseTrigger
-    sources: tuple[str, ...] | None
     schedule: str
     what: str
 
 
 def plan_jobs(config: Config) -> list[JobPlan]:
-    """Declare the jobs: the daily run, one crawl of all sources, one per source with its own."""
-    tz = config.tz
-    daily = config.schedule.daily
+    """Declare the jobs: the daily run, and one crawl of all enabled sources."""
+    tz, daily = config.tz, config.schedule
     plans = [
-        JobPlan("daily", "daily", daily_trigger(daily, tz), None, f"{daily} {tz.key}",
+        JobPlan("daily", "daily", daily_trigger(daily.daily_time, tz), f"{daily.daily} {tz.key}",
                 "group, build and send the briefing"),
     ]  # fmt: skip
-    enabled = [source for source in config.sources if source.enabled]
-    # A source may carry its own `crawl` schedule (same syntax as [schedule] crawl).
-    own = {s.name: spec for s in enabled if (spec := getattr(s, "crawl", None))}
-    rest = tuple(s.name for s in enabled if s.name not in own)
-    if rest:
-        spec = config.schedule.crawl
-        what = "crawl " + (", ".join(rest) if own else "all enabled sources")
-        plans.append(
-            JobPlan("crawl", "crawl", crawl_trigger(spec, tz), rest if own else None, spec, what)
-        )
-    for name, spec in own.items():
-        plans.append(
-            JobPlan(
-                f"crawl:{name}", "crawl", crawl_trigger(spec, tz), (name,), spec, f"crawl {name}"
-            )
-        )
+    if any(source.enabled for source in config.sources):
+        trigger = crawl_trigger(daily.crawl, tz)
+        plans.append(JobPlan("crawl", "crawl", trigger, daily.crawl, "crawl all enabled sources"))
     return plans
-
-
-def briefing_day(config: Config, now: datetime | None = None) -> date:
-    """Return the day of the latest daily time at or before now (the run being made)."""
-    local = (now or datetime.now(config.tz)).astimezone(config.tz)
-    hour, minute = (int(part) for part in config.schedule.daily.split(":"))
-    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    return local.date() if due <= local else local.date() - timedelta(days=1)
 
 
 def check_result(result: Any, kind: str) -> Any:
@@ -176,14 +152,17 @@ def check_result(result: Any, kind: str) -> Any:
 
 
 def run_job(kind: str, config_path: str, target: str, sources: list[str] | None = None) -> Any:
-    """Run one scheduled job with a fresh config (the job store names this function)."""
+    """Run one scheduled job with a fresh config (the job store names this function).
+
+    `sources` stays in the signature because jobs already in a job store carry it.
+    """
     config = load_config(config_path)
     func = _resolve(target)
     if kind == "crawl":
         limit = config.schedule.crawl_time_limit_minutes * 60
         return check_result(func(config, sources, time_limit=limit), kind)
     with store_lock(config.store.url, RUN_LOCK).held(timeout=grace_seconds(config)):
-        return check_result(func(config, day=briefing_day(config)), kind)
+        return check_result(func(config, day=config.briefing_day()), kind)
 
 
 def grace_seconds(config: Config) -> int:
@@ -289,9 +268,8 @@ def declare_jobs(
         if keep is not None and keep <= now:
             _report_earlier_misses(plan, keep, now)
         target = targets.crawl if plan.kind == "crawl" else targets.daily
-        sources = list(plan.sources) if plan.sources is not None else None
         job = scheduler.add_job(
-            run_job, plan.trigger, args=[plan.kind, str(config_path), target, sources],
+            run_job, plan.trigger, args=[plan.kind, str(config_path), target, None],
             id=plan.id, name=plan.what, replace_existing=True, coalesce=True, max_instances=1,
             misfire_grace_time=grace_seconds(config), **({"next_run_time": keep} if keep else {}),
         )  # fmt: skip

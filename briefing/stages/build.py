@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import and_, or_, select
@@ -36,8 +36,7 @@ class BuildResult:
 
 def window_for(session: Session, config: Config, day: date) -> tuple[datetime, datetime]:
     """Return [start, end) in UTC: since the previous briefing's send time, else window_hours."""
-    hour, minute = (int(part) for part in config.schedule.daily.split(":"))
-    end = datetime.combine(day, time(hour, minute), config.tz).astimezone(UTC)
+    end = config.briefing_due(day)
     previous = session.scalar(
         select(BriefingRecord.day)
         .where(BriefingRecord.day < day)
@@ -46,7 +45,7 @@ def window_for(session: Session, config: Config, day: date) -> tuple[datetime, d
     )
     start = end - timedelta(hours=config.briefing.window_hours)
     if previous is not None:
-        previous_end = datetime.combine(previous, time(hour, minute), config.tz).astimezone(UTC)
+        previous_end = config.briefing_due(previous)
         if end - LONGEST_GAP <= previous_end < start:
             start = previous_end
     return start, end
