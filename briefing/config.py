@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 from briefing.addresses import parse_sender
 from briefing.errors import ConfigError, MailError
+from briefing.network import redact_url
 
 DEFAULT_CONFIG_NAME = "briefing.toml"
 CONFIG_ENV = "BRIEFING_CONFIG"
@@ -49,7 +50,7 @@ class StoreConfig(_Section):
         try:
             url = make_url(value)
         except ArgumentError:
-            shown = re.sub(r"://[^@/]*@", "://***@", value)[:80]
+            shown = redact_url(value)[:80]
             raise ValueError(f"{shown!r} is not a database URL: {STORE_URL_FORMS}") from None
         if url.drivername not in STORE_DRIVERS:
             shown = url.render_as_string(hide_password=True)

@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from redis import Redis, RedisError
 from scrapy import Request, signals
@@ -31,6 +30,7 @@ from scrapy.utils.request import request_from_dict
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
+from briefing.network import redact_url
 from scraper.frontier import ReliableQueue, announce_seeding, decode, encode, seeded
 
 if TYPE_CHECKING:
@@ -70,18 +70,9 @@ def check_redis(redis_url: str) -> None:
     try:
         server.ping()
     except RedisError as exc:
-        raise ConnectionError(f"cannot reach Redis at {safe_url(redis_url)}: {exc}") from None
+        raise ConnectionError(f"cannot reach Redis at {redact_url(redis_url)}: {exc}") from None
     finally:
         server.close()
-
-
-def safe_url(url: str) -> str:
-    """Hide the password in a Redis URL before anyone sees it."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def default_worker_id() -> str:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from email import policy
@@ -18,10 +15,11 @@ from pathlib import Path
 from typing import Protocol
 
 from briefing.config import MailConfig, SmtpConfig
+from briefing.files import atomic_write
 from briefing.mail.message import MailError
+from briefing.network import is_loopback
 
 log = logging.getLogger(__name__)
-FILE_MODE = 0o644
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +86,7 @@ class OutboxTransport:
         data = outgoing.message.as_bytes(policy=policy.SMTP)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as stream:
-                    stream.write(data)
-                    stream.flush()
-                    os.fsync(stream.fileno())
-                os.chmod(temporary, FILE_MODE)  # mkstemp makes 0600; match the archive files
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            atomic_write(target, data)
         except OSError as exc:
             raise TransportSetupError(f"cannot write to the outbox {self.folder}: {exc}") from exc
         log.info("wrote %s", target)
@@ -109,15 +97,6 @@ class OutboxTransport:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class SmtpTransport:
@@ -138,7 +117,7 @@ class SmtpTransport:
             raise TransportSetupError(
                 f"mail.smtp.username is set but ${settings.password_env} is empty or unset"
             )
-        if settings.username and settings.security == "none" and not _is_loopback(settings.host):
+        if settings.username and settings.security == "none" and not is_loopback(settings.host):
             raise TransportSetupError(
                 "mail.smtp: refusing to send the password unencrypted; "
                 'use security = "starttls" or "tls"'

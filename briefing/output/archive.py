@@ -16,13 +16,13 @@ from typing import Any
 
 from briefing.briefs.compose import Briefing
 from briefing.errors import ArchiveError
+from briefing.files import FILE_MODE, fsync_directory, write_synced
 
 logger = logging.getLogger(__name__)
 
 HTML_NAME = "briefing.html"
 PDF_NAME = "briefing.pdf"
 JSON_NAME = "briefing.json"
-FILE_MODE = 0o644
 
 Writer = Callable[[Path, bytes], None]
 
@@ -43,24 +43,6 @@ def paths_for(archive_dir: Path, day: date) -> ArchivePaths:
     return ArchivePaths(
         directory, directory / HTML_NAME, directory / PDF_NAME, directory / JSON_NAME
     )
-
-
-def write_synced(path: Path, data: bytes) -> None:
-    """Write bytes to a path and flush them to disk."""
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the renames themselves durable; some filesystems refuse, which is harmless.
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
 
 
 def _temp_path(target: Path, suffix: str) -> Path:
@@ -163,7 +145,7 @@ def write_briefing(
             message = f"{exc.strerror or exc}: cannot write the briefing into {paths.directory}"
             raise (OSError(exc.errno, message) if exc.errno else OSError(message)) from exc
         raise
-    _fsync_directory(paths.directory)
+    fsync_directory(paths.directory)
     logger.info("Filed the briefing for %s in %s", briefing.day, paths.directory)
     return paths
 

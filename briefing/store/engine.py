@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from briefing.errors import StoreError
+from briefing.network import redact_url
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -76,7 +77,7 @@ class Store:
             if auto_migrate:
                 migrate(self.engine)
         except OperationalError as exc:
-            raise StoreError(f"cannot open the store at {_safe(url)}: {exc.orig}") from None
+            raise StoreError(f"cannot open the store at {redact_url(url)}: {exc.orig}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -113,13 +114,3 @@ def _retryable(exc: OperationalError) -> bool:
     """Tell whether a failed transaction may be retried as it is."""
     sqlstate = getattr(exc.orig, "sqlstate", None)
     return sqlstate in RETRYABLE_SQLSTATES or "database is locked" in str(exc.orig)
-
-
-def _safe(url: str) -> str:
-    """Hide a password in a database URL before it is shown to anyone."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
