@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from sqlalchemy import select
 
 from briefing.output.links import safe_href
-from briefing.output.templating import long_date
+from briefing.output.templating import template_environment
 from briefing.resources import templates_dir
 from briefing.store.engine import Store
 from briefing.store.models import Story
@@ -50,14 +50,8 @@ def story_path(story_id: str) -> str | None:
 
 
 def make_environment(zone: tzinfo, templates_dir: Path = WEB_TEMPLATES) -> Environment:
-    """Build the pages' Jinja2 environment: everything autoescaped, strict about missing values."""
-    env = Environment(
-        loader=FileSystemLoader(templates_dir),
-        autoescape=True,  # HTML and Atom alike: every value is escaped
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """Build the pages' Jinja2 environment: the shared one (HTML and Atom alike escaped)."""
+    env = template_environment(templates_dir)
 
     def clock(moment: datetime | None) -> str:
         if moment is None:
@@ -70,7 +64,6 @@ def make_environment(zone: tzinfo, templates_dir: Path = WEB_TEMPLATES) -> Envir
 
     env.filters.update(
         external_href=external_href,
-        long_date=long_date,
         clock=clock,
         hhmm=hhmm,
         day_path=day_path,
