@@ -1,4 +1,4 @@
-"""Find the files that ship inside the package: the templates and the seeds.
+"""What ships inside the package: the templates, the seeds, and its name and version.
 
 The repository keeps them at the top level (`templates/`, `seeds/`); `briefing/templates` and
 `briefing/seeds` link there, so a checkout, an editable install and an installed wheel all
@@ -7,6 +7,7 @@ find them in the same place through importlib.resources.
 
 from __future__ import annotations
 
+from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
 
@@ -27,3 +28,11 @@ def templates_dir() -> Path:
 def seeds_dir() -> Path:
     """Return the folder holding the alias table, the seed article and the demo site."""
     return _package_dir("seeds")
+
+
+def software_name() -> str:
+    """Return 'news-briefing VERSION' (without the version when not installed)."""
+    try:
+        return f"news-briefing {metadata.version('news-briefing')}"
+    except metadata.PackageNotFoundError:
+        return "news-briefing"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -30,24 +30,21 @@ from briefing.cli.common import (
     plain,
 )
 from briefing.errors import UsageError
+from briefing.resources import software_name
 from briefing.store.engine import Store
 
-app = new_app("Scheduled news scraper and daily briefing.", cls=BriefingGroup)
+app = new_app(
+    "Scheduled news scraper and daily briefing. Global options may stand before or after the "
+    "command.",
+    cls=BriefingGroup,
+)
 export_app = new_app("Export articles or stories for other tools.")
 app.add_typer(export_app, name="export")
 
 
-def version_text() -> str:
-    """Return 'news-briefing VERSION' (or without a version outside an installed package)."""
-    try:
-        return f"news-briefing {metadata.version('news-briefing')}"
-    except metadata.PackageNotFoundError:
-        return "news-briefing (not installed)"
-
-
 def _show_version(value: bool) -> None:
     if value:
-        typer.echo(version_text())
+        typer.echo(software_name())
         raise typer.Exit()
 
 
@@ -72,8 +69,7 @@ def main(
         ),
     ] = False,
 ) -> None:
-    """Scheduled news scraper and daily briefing. Global options may stand before or after the
-    command."""
+    """Set up logging and remember the global options for the command that follows."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from briefing.briefs.compose import Briefing
 from briefing.errors import ArchiveError
 from briefing.files import FILE_MODE, fsync_directory, write_synced
+
+if TYPE_CHECKING:  # compose pulls in scikit-learn; listing the archive needs none of it
+    from briefing.briefs.compose import Briefing
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +182,8 @@ def read_json(json_path: Path) -> dict[str, Any]:
 
 def read_briefing(json_path: Path) -> Briefing:
     """Read an archived briefing back, or raise ArchiveError."""
+    from briefing.briefs.compose import Briefing
+
     data = read_json(json_path)
     try:
         return Briefing.from_dict(data)

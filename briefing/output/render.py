@@ -8,7 +8,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -21,7 +20,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from briefing.briefs.compose import Briefing, SourceLink
 from briefing.output.templating import template_environment
-from briefing.resources import templates_dir
+from briefing.resources import software_name, templates_dir
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +53,6 @@ def print_sources(sources: Sequence[SourceLink], limit: int = PRINT_SOURCES) -> 
     left = [source for index, source in enumerate(sources) if index not in set(kept)]
     more_outlets = tuple(dict.fromkeys(s.outlet for s in left if s.outlet not in named))
     return PrintSources(tuple(sources[index] for index in kept), len(left), more_outlets)
-
-
-def generator_name() -> str:
-    """Name this software and its version, for document metadata."""
-    try:
-        return f"news-briefing {metadata.version('news-briefing')}"
-    except metadata.PackageNotFoundError:
-        return "news-briefing"
 
 
 def clock(moment: datetime | None) -> str:
@@ -105,7 +96,7 @@ def _render(briefing: Briefing, media: str, env: Environment | None, templates_d
         "b": briefing,
         "media": media,
         "css": _stylesheet(templates_dir, names, inline=print_media),
-        "generator": generator_name(),
+        "generator": software_name(),
         "author": AUTHOR,
     }
     return env.get_template(BRIEFING_TEMPLATE).render(context)
