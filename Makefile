@@ -20,6 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
