@@ -6,6 +6,8 @@ import io
 import json
 from datetime import UTC, datetime
 
+from sqlalchemy import inspect
+
 from briefing.stages.transfer import export_jsonl, import_jsonl
 from briefing.store.articles import ArticleRecord, article_id_for, recent_fingerprints, save_article
 from briefing.store.engine import Store
@@ -20,7 +22,9 @@ def record(url: str, text: str = TEXT, **extra: object) -> ArticleRecord:
 
 
 def test_first_use_creates_schema_in_wal_mode(store: Store) -> None:
-    assert {"articles", "article_urls", "crawl_runs", "sources", "stories"} <= set(store.tables())
+    assert {"articles", "article_urls", "crawl_runs", "sources", "stories"} <= set(
+        inspect(store.engine).get_table_names()
+    )
     if store.dialect == "sqlite":  # PostgreSQL has no journal mode to choose
         with store.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

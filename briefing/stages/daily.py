@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -22,7 +22,6 @@ class DailyReport:
     build: BuildResult
     delivery: Any = None
     crawl: Any = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,9 +102,6 @@ class Store:
                 log.warning("store busy (%s); retrying, attempt %d", exc.orig, attempt)
                 time.sleep(0.2 * attempt)
         raise AssertionError("unreachable")
-
-    def tables(self) -> list[str]:
-        return sorted(inspect(self.engine).get_table_names())
 
     def close(self) -> None:
         self.engine.dispose()
