@@ -12,9 +12,10 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from scraper.dates import parse_date
-from scraper.language import detect_language
+from scraper.dates import first_date, parse_date
+from scraper.language import count_words, detect_language
 from scraper.metadata import PageMetadata, json_ld_objects, read_metadata
+from scraper.prose import LISTING_TYPES, SENTENCE_END, reads_as_article
 
 logger = logging.getLogger(__name__)
 
@@ -122,19 +123,36 @@ def _extract(html: str, url: str, default_language: str | None) -> ExtractedArti
     except Exception:  # keep the metadata of a page whose body defeats the extractor
         logger.debug("body extraction failed for %s", url, exc_info=True)
         text = ""
-    published_at = meta.published_at
-    if published_at is None and meta.page_type in (None, "article"):
-        # a listing or home page has no publishing date, only its teasers' dates
-        published_at = _date_from_htmldate(tree, url)
+    language = detect_language(text or meta.title or "", meta.html_lang, default_language)
     return ExtractedArticle(
         title=meta.title,
         text=text,
         authors=meta.authors,
-        published_at=published_at,
-        language=detect_language(text or meta.title or "", meta.html_lang, default_language),
+        published_at=_published(tree, url, meta, text, language),
+        language=language,
         canonical_url=meta.canonical_url,
         page_type=meta.page_type,
     )
+
+
+def _published(
+    tree: HtmlElement, url: str, meta: PageMetadata, text: str, language: str | None
+) -> datetime | None:
+    """Date the page, reading numeric dates in its language's order (day or month first)."""
+    published = meta.published_at
+    if language and language != meta.html_lang:  # the declaration was site-wide, or absent
+        published = first_date(meta.date_values, language)
+    kind = (meta.page_type or "").lower()
+    # A listing or home page has no publishing date, only its teasers' dates: look for a date
+    # in the page's text only when it is an article, or reads as one.
+    if published is None and (kind in ("", "article") or _dated_in_text(kind, text)):
+        published = _date_from_htmldate(tree, url)
+    return published
+
+
+def _dated_in_text(kind: str, text: str) -> bool:
+    """Tell whether a page of another declared type may take its date from its text."""
+    return kind not in LISTING_TYPES and reads_as_article(text)
 
 
 def extract_body(tree: HtmlElement, url: str, meta: PageMetadata) -> str:
@@ -186,7 +204,7 @@ def _add_split_chunks(tree: HtmlElement, lines: list[str]) -> list[str]:
 def _paragraph_text(paragraph: HtmlElement) -> str:
     """Return a paragraph's text if it reads like prose: long enough, mostly not links."""
     text = " ".join(paragraph.text_content().split())
-    if len(text.split()) < MIN_CHUNK_WORDS:
+    if count_words(text) < MIN_CHUNK_WORDS:
         return ""
     linked = sum(len(a.text_content()) for a in paragraph.iter("a"))
     return text if linked < len(text) * MAX_LINK_SHARE else ""
@@ -194,7 +212,7 @@ def _paragraph_text(paragraph: HtmlElement) -> str:
 
 def _repeated_container(tree: HtmlElement, lines: list[str]) -> HtmlElement | None:
     """Find the body-like classed element around the first paragraph that repeats on the page."""
-    first = next((line for line in lines[:3] if len(line.split()) >= 8), None)
+    first = next((line for line in lines[:3] if count_words(line) >= 8), None)
     if first is None:
         return None
     found = tree.xpath("//p[starts-with(normalize-space(.), $start)]", start=first[:40])
@@ -219,7 +237,7 @@ def _drop_leading_noise(lines: list[str], titles: list[str]) -> list[str]:
     for index, line in enumerate(head[:-1]):
         if _is_title(_normalise(line), normalised_titles):
             # what precedes the headline (kicker, section, breadcrumb) goes with it when short
-            if all(len(before.split()) <= MAX_KICKER_WORDS for before in head[:index]):
+            if all(count_words(before) <= MAX_KICKER_WORDS for before in head[:index]):
                 start = index + 1
             break
     while start < len(head) - 1 and _is_dateline(lines[start]):
@@ -233,8 +251,8 @@ def _is_title(line: str, titles: list[str]) -> bool:
 
 def _is_dateline(line: str) -> bool:
     """Tell "By Ann Lee", "Updated 12:30" or "5 min read" from a short opening sentence."""
-    words = len(line.split())
-    if words > 12 or (words > 4 and line.endswith((".", "!", "?"))):
+    words = count_words(line)
+    if words > 12 or (words > 4 and SENTENCE_END.search(line)):
         return False
     return bool(DATE_LIKE.search(line)) or bool(BYLINE_LINE.match(line))
 
@@ -246,7 +264,7 @@ def _anchor_texts(tree: HtmlElement) -> set[str]:
     return {
         norm
         for norm in map(_normalise, (a.text_content() for a in anchors))
-        if norm.count(" ") >= 3
+        if count_words(norm) >= 4
     }
 
 
@@ -257,7 +275,7 @@ def _drop_link_lines(lines: list[str], anchors: set[str]) -> list[str]:
     kept = []
     for line in lines:
         unlabelled = _normalise(LINK_LINE_LABEL.sub("", line.lstrip("-•* ")))
-        if unlabelled in anchors and len(line.split()) <= MAX_BOILERPLATE_WORDS:
+        if unlabelled in anchors and count_words(line) <= MAX_BOILERPLATE_WORDS:
             continue
         kept.append(line)
     return kept if kept else lines
@@ -276,7 +294,7 @@ def _drop_section_headers(lines: list[str]) -> list[str]:
     """Drop "Related", "Tags", "Most read" headings, and the short list closing the text."""
     kept: list[str] = []
     for index, line in enumerate(lines):
-        if len(line.split()) <= 6 and SECTION_HEADER.match(line):
+        if count_words(line) <= 6 and SECTION_HEADER.match(line):
             rest = lines[index + 1 :]
             if len(rest) <= MAX_LINES_UNDER_HEADER and all(_is_list_like(r) for r in rest):
                 break  # "Tags" or "Related" closing the text: the rest is its list
@@ -287,13 +305,13 @@ def _drop_section_headers(lines: list[str]) -> list[str]:
 
 def _is_list_like(line: str) -> bool:
     """Tell a line of link titles or comma-separated tags from a paragraph."""
-    words = len(line.split())
+    words = count_words(line)
     return words <= MAX_BOILERPLATE_WORDS or line.count(",") >= words * 0.15
 
 
 def _is_closing_boilerplate(line: str) -> bool:
     """Tell a share/follow/subscribe/legal/contact line from the article's last paragraph."""
-    words = len(line.split())
+    words = count_words(line)
     if words > MAX_BOILERPLATE_WORDS:
         return False
     return bool(BOILERPLATE_LINE.match(line)) or (
