@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html as html_lib
 import logging
 import re
 from dataclasses import dataclass
@@ -12,9 +11,10 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from scraper.body_rescue import json_ld_body, paragraph_text, prose_around, script_body
 from scraper.dates import first_date, parse_date
 from scraper.language import count_words, detect_language
-from scraper.metadata import PageMetadata, json_ld_objects, read_metadata
+from scraper.metadata import PageMetadata, read_metadata
 from scraper.prose import LISTING_TYPES, SENTENCE_END, reads_as_article
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,6 @@ MAX_HTML_CHARS = 8_000_000
 # Below this, trafilatura probably missed the article and a JSON-LD articleBody may do better.
 SHORT_BODY_CHARS = 250
 TOKEN = re.compile(r"\w+")
-TAG = re.compile(r"<[^>]+>")
 DATE_LIKE = re.compile(
     r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d\d|\b(?:19|20)\d\d\b.*\b(?:jan|feb|m[aä]r|apr|ma[iy]"
     r"|jun|jul|aug|sep|o[ck]t|nov|de[cz])|\b(?:jan|feb|m[aä]r|apr|ma[iy]|jun|jul|aug|sep|o[ck]t"
@@ -73,8 +72,6 @@ MAX_BOILERPLATE_WORDS = 30
 # A split body's chunks sit within this many levels of a common ancestor.
 CHUNK_ANCESTOR_LEVELS = 2
 BODY_CLASS = re.compile(r"body|article|content|text|story|chunk|entry|paragraph|richtext", re.I)
-MIN_CHUNK_WORDS = 5
-MAX_LINK_SHARE = 0.5
 # The headline is looked for among the first lines only; what precedes it must be short.
 LEADING_WINDOW = 5
 MAX_KICKER_WORDS = 8
@@ -162,13 +159,15 @@ def extract_body(tree: HtmlElement, url: str, meta: PageMetadata) -> str:
         raw = max(raw, _trafilatura_text(tree, url, fast=False), key=len)
     lines = [" ".join(line.split()) for line in (raw or "").split("\n")]
     lines = _add_split_chunks(tree, [line for line in lines if line])
+    if len(raw) < RETRY_BELOW_CHARS:  # short even in full mode: cut short, perhaps
+        lines = prose_around(tree, lines) or lines
     titles = [meta.title, *meta.title_candidates] if meta.title else meta.title_candidates
     lines = _drop_leading_noise(lines, titles)
     lines = _drop_link_lines(lines, _anchor_texts(tree))
     lines = _drop_trailing_boilerplate(lines)
     text = "\n\n".join(lines)
     if len(text) < SHORT_BODY_CHARS:
-        text = max(text, _json_ld_body(tree), key=len)
+        text = max(text, json_ld_body(tree), script_body(tree), key=len)
     return text
 
 
@@ -195,19 +194,10 @@ def _add_split_chunks(tree: HtmlElement, lines: list[str]) -> list[str]:
             list(chunk.iterancestors())[:CHUNK_ANCESTOR_LEVELS]
         ):
             continue
-        found = [text for text in map(_paragraph_text, chunk.iter("p")) if text]
+        found = [text for text in map(paragraph_text, chunk.iter("p")) if text]
         found = [text for text in found if _normalise(text) not in known]
         (after if container in chunks[:position] else before).extend(found)
     return before + lines + after if before or after else lines
-
-
-def _paragraph_text(paragraph: HtmlElement) -> str:
-    """Return a paragraph's text if it reads like prose: long enough, mostly not links."""
-    text = " ".join(paragraph.text_content().split())
-    if count_words(text) < MIN_CHUNK_WORDS:
-        return ""
-    linked = sum(len(a.text_content()) for a in paragraph.iter("a"))
-    return text if linked < len(text) * MAX_LINK_SHARE else ""
 
 
 def _repeated_container(tree: HtmlElement, lines: list[str]) -> HtmlElement | None:
@@ -317,17 +307,6 @@ def _is_closing_boilerplate(line: str) -> bool:
     return bool(BOILERPLATE_LINE.match(line)) or (
         words <= MAX_PROMO_WORDS and bool(CLOSING_PROMO.search(line))
     )
-
-
-def _json_ld_body(tree: HtmlElement) -> str:
-    """Return the longest JSON-LD articleBody as paragraphs (pages rendered by JavaScript)."""
-    bodies = [
-        o["articleBody"] for o in json_ld_objects(tree) if isinstance(o.get("articleBody"), str)
-    ]
-    if not bodies:
-        return ""
-    text = TAG.sub(" ", html_lib.unescape(max(bodies, key=len)))
-    return "\n\n".join(" ".join(p.split()) for p in text.splitlines() if p.strip())
 
 
 def _date_from_htmldate(tree: HtmlElement, url: str) -> datetime | None:
