@@ -313,9 +313,21 @@ def _date_from_htmldate(tree: HtmlElement, url: str) -> datetime | None:
     """Find the publishing date in the page text and URL when no metadata gives it."""
     from htmldate import find_date
 
-    try:
-        found = find_date(tree, url=url, original_date=True, outputformat="%Y-%m-%d %H:%M:%S")
-    except Exception:  # htmldate is a best-effort fallback
-        logger.debug("htmldate failed for %s", url, exc_info=True)
-        return None
+    found = None
+    for extensive in (True, False):
+        try:
+            found = find_date(
+                tree,
+                url=url,
+                original_date=True,
+                extensive_search=extensive,
+                outputformat="%Y-%m-%d %H:%M:%S",
+            )
+        except Exception:  # htmldate is a best-effort fallback
+            logger.debug("htmldate failed for %s", url, exc_info=True)
+            return None
+        # The extensive search makes 1 January of any year the text mentions ("by the end
+        # of 2026") a date: a bare year is no publishing date, so look again without it.
+        if not found or not found.endswith("-01-01 00:00:00"):
+            break
     return parse_date(found)

@@ -56,7 +56,7 @@ class ValidatePipeline(_Stage):
         # A page that shows neither a date nor article markup must read as an article:
         # paragraphs of running prose, not an "About us" blurb, a landing page or a list.
         # Many publishers and press releases declare neither, in every language.
-        if item.published_at is None and kind != "article" and not reads_as_article(item.text):
+        if item.published_at is None and kind != "article" and not _reads_as_article(item):
             raise self.drop("not_article", item, "no date, no article markup, no running prose")
         if item.published_at is None and item.hints.get("published"):
             item.published_at = _parse_hint_time(item.hints["published"])
@@ -117,6 +117,11 @@ class StorePipeline(_Stage):
                 "%s is a duplicate (%s) of article %s", item.url, result.status, result.article_id
             )
         return item
+
+
+def _reads_as_article(item: ArticleItem) -> bool:
+    """Tell an undated page that declares no listing type and reads as prose."""
+    return (item.page_type or "").lower() not in LISTING_TYPES and reads_as_article(item.text)
 
 
 def _declared_canonical(url: str | None) -> str | None:

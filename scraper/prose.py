@@ -30,21 +30,29 @@ PROSE_PARAGRAPH_WORDS = 15
 # Without article markup or a date, the text must be this much prose to be kept.
 MIN_PROSE_PARAGRAPHS = 3
 MIN_PROSE_SHARE = 0.5
+LONG_PARAGRAPH_WORDS = 40
 
 
-def prose_paragraphs(text: str) -> tuple[int, float]:
-    """Return how many paragraphs are prose and what share of the words they hold."""
+def prose_paragraphs(text: str) -> tuple[list[int], int]:
+    """Return the word counts of the paragraphs that are prose, and of the whole text."""
     counted = [(count_words(p), p.strip()) for p in text.split("\n\n") if p.strip()]
-    total = sum(words for words, _ in counted)
     prose = [
         words
         for words, paragraph in counted
         if words >= PROSE_PARAGRAPH_WORDS and SENTENCE_END.search(paragraph)
     ]
-    return len(prose), (sum(prose) / total if total else 0.0)
+    return prose, sum(words for words, _ in counted)
 
 
 def reads_as_article(text: str) -> bool:
-    """Tell whether a body is running prose (an article), not teasers, menus or a blurb."""
-    paragraphs, share = prose_paragraphs(text)
-    return paragraphs >= MIN_PROSE_PARAGRAPHS and share >= MIN_PROSE_SHARE
+    """Tell whether a body is running prose (an article), not teasers, menus or a blurb.
+
+    Teasers on a section page are prose too, one sentence each: an article also has at
+    least one paragraph that runs longer.
+    """
+    prose, total = prose_paragraphs(text)
+    return (
+        len(prose) >= MIN_PROSE_PARAGRAPHS
+        and sum(prose) >= total * MIN_PROSE_SHARE
+        and max(prose) >= LONG_PARAGRAPH_WORDS
+    )
