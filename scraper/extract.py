@@ -52,6 +52,10 @@ CLOSING_PROMO = re.compile(
     re.IGNORECASE,
 )
 MAX_PROMO_WORDS = 25
+# The marker a wire story or press release ends with: Yonhap's "(END)", "(끝)", "###", "-0-".
+END_MARKER = re.compile(
+    r"^\s*(?:[(\[]\s*(?:end|끝|完|fin|ende)\s*[)\]]|#{3}|-0-|-\s*end\s*-)\s*$", re.I
+)
 MAX_LINES_UNDER_HEADER = 2
 # A heading over a list of other articles or tags; what follows it at the end goes too.
 SECTION_HEADER = re.compile(
@@ -304,7 +308,7 @@ def _is_closing_boilerplate(line: str) -> bool:
     words = count_words(line)
     if words > MAX_BOILERPLATE_WORDS:
         return False
-    return bool(BOILERPLATE_LINE.match(line)) or (
+    return bool(BOILERPLATE_LINE.match(line) or END_MARKER.match(line)) or (
         words <= MAX_PROMO_WORDS and bool(CLOSING_PROMO.search(line))
     )
 
