@@ -52,15 +52,12 @@ def detect_language(text: str, declared: str | None, default: str | None = None)
 # Scripts written without spaces between words: their length is counted in characters, at
 # about the characters a word takes (Chinese words average under two characters, Japanese
 # mixes kanji and kana; Thai, Lao, Khmer and Burmese words run to four or five letters).
-UNSPACED = (
-    (
-        re.compile(
-            r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
-        ),
-        2,
-    ),
-    (re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]"), 4),
+# Kana, CJK ideographs (with extensions and compatibility forms), then Thai, Lao, Burmese, Khmer.
+CJK_LETTERS = (
+    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 )
+SOUTHEAST_ASIAN_LETTERS = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+UNSPACED = ((re.compile(f"[{CJK_LETTERS}]"), 2), (re.compile(f"[{SOUTHEAST_ASIAN_LETTERS}]"), 4))
 WORD_CHAR = re.compile(r"\w")
 
 
