@@ -130,6 +130,8 @@ def author_hit(found: list[str], expected: list[str] | None) -> tuple[bool, int,
 
 def bench_pages(limit: int | None, verbose: bool) -> list[float]:
     """Score title, date, authors and language on pages/; return ms/page."""
+    import trafilatura
+
     folder = EVAL / "pages"
     rows = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
     counts: Counter[str] = Counter()
@@ -155,6 +157,10 @@ def bench_pages(limit: int | None, verbose: bool) -> list[float]:
         counts["names_found"] += found
         counts["names_wanted"] += wanted
         counts["article"] += article.page_type == "article"
+        plain = trafilatura.extract_metadata(html, default_url=row["url"])
+        counts["plain_title"] += same_text(plain.title if plain else None, row["title"])
+        plain_date = expected_date(plain.date) if plain and plain.date else None
+        counts["plain_date"] += date_hits(plain_date, row["publishing_date"])[0]
         languages[f"{row['country']}:{article.language}"] += 1
         declared = declared_language(html, row["url"])
         counts["lang_declared"] += declared is not None
@@ -204,6 +210,10 @@ def print_page_figures(counts: Counter[str], languages: Counter[str]) -> None:
     print(f"  titles (NFKC, spaces)   {counts['title_norm'] / n:.1%}")
     print(f"  dates, UTC day          {counts['date_utc'] / n:.1%}")
     print(f"  dates, publisher's day  {counts['date_local'] / n:.1%}")
+    print(
+        f"  plain trafilatura       titles {counts['plain_title'] / n:.1%},"
+        f" dates (UTC day) {counts['plain_date'] / n:.1%}"
+    )
     precision = counts["names_right"] / max(1, counts["names_found"])
     recall = counts["names_right"] / max(1, counts["names_wanted"])
     print(f"  authors, exact set      {counts['authors'] / n:.1%}")

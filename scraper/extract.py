@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html as html_lib
 import logging
 import re
 from dataclasses import dataclass
@@ -12,9 +11,11 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from scraper.dates import parse_date
-from scraper.language import detect_language
-from scraper.metadata import PageMetadata, json_ld_objects, read_metadata
+from scraper.body_rescue import json_ld_body, paragraph_text, prose_around, script_body
+from scraper.dates import first_date, parse_date
+from scraper.language import count_words, detect_language
+from scraper.metadata import PageMetadata, read_metadata
+from scraper.prose import LISTING_TYPES, SENTENCE_END, reads_as_article
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,6 @@ MAX_HTML_CHARS = 8_000_000
 # Below this, trafilatura probably missed the article and a JSON-LD articleBody may do better.
 SHORT_BODY_CHARS = 250
 TOKEN = re.compile(r"\w+")
-TAG = re.compile(r"<[^>]+>")
 DATE_LIKE = re.compile(
     r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d\d|\b(?:19|20)\d\d\b.*\b(?:jan|feb|m[aä]r|apr|ma[iy]"
     r"|jun|jul|aug|sep|o[ck]t|nov|de[cz])|\b(?:jan|feb|m[aä]r|apr|ma[iy]|jun|jul|aug|sep|o[ck]t"
@@ -52,6 +52,10 @@ CLOSING_PROMO = re.compile(
     re.IGNORECASE,
 )
 MAX_PROMO_WORDS = 25
+# The marker a wire story or press release ends with: Yonhap's "(END)", "(끝)", "###", "-0-".
+END_MARKER = re.compile(
+    r"^\s*(?:[(\[]\s*(?:end|끝|完|fin|ende)\s*[)\]]|#{3}|-0-|-\s*end\s*-)\s*$", re.I
+)
 MAX_LINES_UNDER_HEADER = 2
 # A heading over a list of other articles or tags; what follows it at the end goes too.
 SECTION_HEADER = re.compile(
@@ -72,8 +76,6 @@ MAX_BOILERPLATE_WORDS = 30
 # A split body's chunks sit within this many levels of a common ancestor.
 CHUNK_ANCESTOR_LEVELS = 2
 BODY_CLASS = re.compile(r"body|article|content|text|story|chunk|entry|paragraph|richtext", re.I)
-MIN_CHUNK_WORDS = 5
-MAX_LINK_SHARE = 0.5
 # The headline is looked for among the first lines only; what precedes it must be short.
 LEADING_WINDOW = 5
 MAX_KICKER_WORDS = 8
@@ -122,19 +124,36 @@ def _extract(html: str, url: str, default_language: str | None) -> ExtractedArti
     except Exception:  # keep the metadata of a page whose body defeats the extractor
         logger.debug("body extraction failed for %s", url, exc_info=True)
         text = ""
-    published_at = meta.published_at
-    if published_at is None and meta.page_type in (None, "article"):
-        # a listing or home page has no publishing date, only its teasers' dates
-        published_at = _date_from_htmldate(tree, url)
+    language = detect_language(text or meta.title or "", meta.html_lang, default_language)
     return ExtractedArticle(
         title=meta.title,
         text=text,
         authors=meta.authors,
-        published_at=published_at,
-        language=detect_language(text or meta.title or "", meta.html_lang, default_language),
+        published_at=_published(tree, url, meta, text, language),
+        language=language,
         canonical_url=meta.canonical_url,
         page_type=meta.page_type,
     )
+
+
+def _published(
+    tree: HtmlElement, url: str, meta: PageMetadata, text: str, language: str | None
+) -> datetime | None:
+    """Date the page, reading numeric dates in its language's order (day or month first)."""
+    published = meta.published_at
+    if language and language != meta.html_lang:  # the declaration was site-wide, or absent
+        published = first_date(meta.date_values, language)
+    kind = (meta.page_type or "").lower()
+    # A listing or home page has no publishing date, only its teasers' dates: look for a date
+    # in the page's text only when it is an article, or reads as one.
+    if published is None and (kind in ("", "article") or _dated_in_text(kind, text)):
+        published = _date_from_htmldate(tree, url)
+    return published
+
+
+def _dated_in_text(kind: str, text: str) -> bool:
+    """Tell whether a page of another declared type may take its date from its text."""
+    return kind not in LISTING_TYPES and reads_as_article(text)
 
 
 def extract_body(tree: HtmlElement, url: str, meta: PageMetadata) -> str:
@@ -144,13 +163,15 @@ def extract_body(tree: HtmlElement, url: str, meta: PageMetadata) -> str:
         raw = max(raw, _trafilatura_text(tree, url, fast=False), key=len)
     lines = [" ".join(line.split()) for line in (raw or "").split("\n")]
     lines = _add_split_chunks(tree, [line for line in lines if line])
+    if len(raw) < RETRY_BELOW_CHARS:  # short even in full mode: cut short, perhaps
+        lines = prose_around(tree, lines) or lines
     titles = [meta.title, *meta.title_candidates] if meta.title else meta.title_candidates
     lines = _drop_leading_noise(lines, titles)
     lines = _drop_link_lines(lines, _anchor_texts(tree))
     lines = _drop_trailing_boilerplate(lines)
     text = "\n\n".join(lines)
     if len(text) < SHORT_BODY_CHARS:
-        text = max(text, _json_ld_body(tree), key=len)
+        text = max(text, json_ld_body(tree), script_body(tree), key=len)
     return text
 
 
@@ -177,24 +198,15 @@ def _add_split_chunks(tree: HtmlElement, lines: list[str]) -> list[str]:
             list(chunk.iterancestors())[:CHUNK_ANCESTOR_LEVELS]
         ):
             continue
-        found = [text for text in map(_paragraph_text, chunk.iter("p")) if text]
+        found = [text for text in map(paragraph_text, chunk.iter("p")) if text]
         found = [text for text in found if _normalise(text) not in known]
         (after if container in chunks[:position] else before).extend(found)
     return before + lines + after if before or after else lines
 
 
-def _paragraph_text(paragraph: HtmlElement) -> str:
-    """Return a paragraph's text if it reads like prose: long enough, mostly not links."""
-    text = " ".join(paragraph.text_content().split())
-    if len(text.split()) < MIN_CHUNK_WORDS:
-        return ""
-    linked = sum(len(a.text_content()) for a in paragraph.iter("a"))
-    return text if linked < len(text) * MAX_LINK_SHARE else ""
-
-
 def _repeated_container(tree: HtmlElement, lines: list[str]) -> HtmlElement | None:
     """Find the body-like classed element around the first paragraph that repeats on the page."""
-    first = next((line for line in lines[:3] if len(line.split()) >= 8), None)
+    first = next((line for line in lines[:3] if count_words(line) >= 8), None)
     if first is None:
         return None
     found = tree.xpath("//p[starts-with(normalize-space(.), $start)]", start=first[:40])
@@ -219,7 +231,7 @@ def _drop_leading_noise(lines: list[str], titles: list[str]) -> list[str]:
     for index, line in enumerate(head[:-1]):
         if _is_title(_normalise(line), normalised_titles):
             # what precedes the headline (kicker, section, breadcrumb) goes with it when short
-            if all(len(before.split()) <= MAX_KICKER_WORDS for before in head[:index]):
+            if all(count_words(before) <= MAX_KICKER_WORDS for before in head[:index]):
                 start = index + 1
             break
     while start < len(head) - 1 and _is_dateline(lines[start]):
@@ -233,8 +245,8 @@ def _is_title(line: str, titles: list[str]) -> bool:
 
 def _is_dateline(line: str) -> bool:
     """Tell "By Ann Lee", "Updated 12:30" or "5 min read" from a short opening sentence."""
-    words = len(line.split())
-    if words > 12 or (words > 4 and line.endswith((".", "!", "?"))):
+    words = count_words(line)
+    if words > 12 or (words > 4 and SENTENCE_END.search(line)):
         return False
     return bool(DATE_LIKE.search(line)) or bool(BYLINE_LINE.match(line))
 
@@ -246,7 +258,7 @@ def _anchor_texts(tree: HtmlElement) -> set[str]:
     return {
         norm
         for norm in map(_normalise, (a.text_content() for a in anchors))
-        if norm.count(" ") >= 3
+        if count_words(norm) >= 4
     }
 
 
@@ -257,7 +269,7 @@ def _drop_link_lines(lines: list[str], anchors: set[str]) -> list[str]:
     kept = []
     for line in lines:
         unlabelled = _normalise(LINK_LINE_LABEL.sub("", line.lstrip("-•* ")))
-        if unlabelled in anchors and len(line.split()) <= MAX_BOILERPLATE_WORDS:
+        if unlabelled in anchors and count_words(line) <= MAX_BOILERPLATE_WORDS:
             continue
         kept.append(line)
     return kept if kept else lines
@@ -276,7 +288,7 @@ def _drop_section_headers(lines: list[str]) -> list[str]:
     """Drop "Related", "Tags", "Most read" headings, and the short list closing the text."""
     kept: list[str] = []
     for index, line in enumerate(lines):
-        if len(line.split()) <= 6 and SECTION_HEADER.match(line):
+        if count_words(line) <= 6 and SECTION_HEADER.match(line):
             rest = lines[index + 1 :]
             if len(rest) <= MAX_LINES_UNDER_HEADER and all(_is_list_like(r) for r in rest):
                 break  # "Tags" or "Related" closing the text: the rest is its list
@@ -287,38 +299,39 @@ def _drop_section_headers(lines: list[str]) -> list[str]:
 
 def _is_list_like(line: str) -> bool:
     """Tell a line of link titles or comma-separated tags from a paragraph."""
-    words = len(line.split())
+    words = count_words(line)
     return words <= MAX_BOILERPLATE_WORDS or line.count(",") >= words * 0.15
 
 
 def _is_closing_boilerplate(line: str) -> bool:
     """Tell a share/follow/subscribe/legal/contact line from the article's last paragraph."""
-    words = len(line.split())
+    words = count_words(line)
     if words > MAX_BOILERPLATE_WORDS:
         return False
-    return bool(BOILERPLATE_LINE.match(line)) or (
+    return bool(BOILERPLATE_LINE.match(line) or END_MARKER.match(line)) or (
         words <= MAX_PROMO_WORDS and bool(CLOSING_PROMO.search(line))
     )
-
-
-def _json_ld_body(tree: HtmlElement) -> str:
-    """Return the longest JSON-LD articleBody as paragraphs (pages rendered by JavaScript)."""
-    bodies = [
-        o["articleBody"] for o in json_ld_objects(tree) if isinstance(o.get("articleBody"), str)
-    ]
-    if not bodies:
-        return ""
-    text = TAG.sub(" ", html_lib.unescape(max(bodies, key=len)))
-    return "\n\n".join(" ".join(p.split()) for p in text.splitlines() if p.strip())
 
 
 def _date_from_htmldate(tree: HtmlElement, url: str) -> datetime | None:
     """Find the publishing date in the page text and URL when no metadata gives it."""
     from htmldate import find_date
 
-    try:
-        found = find_date(tree, url=url, original_date=True, outputformat="%Y-%m-%d %H:%M:%S")
-    except Exception:  # htmldate is a best-effort fallback
-        logger.debug("htmldate failed for %s", url, exc_info=True)
-        return None
+    found = None
+    for extensive in (True, False):
+        try:
+            found = find_date(
+                tree,
+                url=url,
+                original_date=True,
+                extensive_search=extensive,
+                outputformat="%Y-%m-%d %H:%M:%S",
+            )
+        except Exception:  # htmldate is a best-effort fallback
+            logger.debug("htmldate failed for %s", url, exc_info=True)
+            return None
+        # The extensive search makes 1 January of any year the text mentions ("by the end
+        # of 2026") a date: a bare year is no publishing date, so look again without it.
+        if not found or not found.endswith("-01-01 00:00:00"):
+            break
     return parse_date(found)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from functools import cache
 
 logger = logging.getLogger(__name__)
@@ -46,3 +47,26 @@ def detect_language(text: str, declared: str | None, default: str | None = None)
     if declared is not None:
         return code if confidence >= OVERRIDE_CONFIDENCE else declared
     return code if confidence >= GUESS_CONFIDENCE or default is None else default
+
+
+# Scripts written without spaces between words: their length is counted in characters, at
+# about the characters a word takes (Chinese words average under two characters, Japanese
+# mixes kanji and kana; Thai, Lao, Khmer and Burmese words run to four or five letters).
+# Kana, CJK ideographs (with extensions and compatibility forms), then Thai, Lao, Burmese, Khmer.
+CJK_LETTERS = (
+    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+)
+SOUTHEAST_ASIAN_LETTERS = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+UNSPACED = ((re.compile(f"[{CJK_LETTERS}]"), 2), (re.compile(f"[{SOUTHEAST_ASIAN_LETTERS}]"), 4))
+WORD_CHAR = re.compile(r"\w")
+
+
+def count_words(text: str) -> int:
+    """Count words in any script: spaced words, plus unspaced scripts by their characters."""
+    words = 0.0
+    for letters, per_word in UNSPACED:
+        found = len(letters.findall(text))
+        if found:
+            words += found / per_word
+            text = letters.sub(" ", text)
+    return round(words) + sum(1 for token in text.split() if WORD_CHAR.search(token))

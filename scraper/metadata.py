@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 from lxml.html import HtmlElement
 
 from scraper.authors import page_authors
-from scraper.dates import published_date
+from scraper.dates import date_values, first_date
 from scraper.titles import choose_title, host_label
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ class PageMetadata:
     page_type: str | None = None
     html_lang: str | None = None
     title_candidates: list[str] = field(default_factory=list)
+    locale: str | None = None  # "tr", "en-gb": the declared language and, if given, region
+    date_values: list[str] = field(default_factory=list)  # publishing date candidates, best first
 
 
 def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
@@ -49,14 +51,19 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     headline = text_of(main.get("headline") or main.get("name"), collapse=False) if main else None
     title, candidates = choose_title(tree, headline, meta, url)
     declared = (main.get("author") or main.get("creator")) if main else None
+    dates = date_values(_json_ld_dates(main, objects), meta, tree)
+    html_lang = _html_lang(tree, meta)
+    locale = _locale(tree, meta, html_lang)
     return PageMetadata(
         title=title,
         authors=page_authors(tree, declared, meta, _site_names(main, meta), host_label(url)),
-        published_at=published_date(_json_ld_dates(main, objects), meta, tree),
+        published_at=first_date(dates, locale),
         canonical_url=_canonical_url(tree, meta, url),
         page_type=_page_type(main, objects, meta),
-        html_lang=_html_lang(tree, meta),
+        html_lang=html_lang,
         title_candidates=candidates,
+        locale=locale,
+        date_values=dates,
     )
 
 
@@ -179,17 +186,33 @@ def _page_type(main: dict | None, objects: list[dict], meta: dict) -> str | None
     return next((k for k in kinds if "page" in k), kinds[0] if kinds else None)
 
 
+def _declared_tags(tree: HtmlElement, meta: dict) -> list[str]:
+    """Return the language tags the page declares, <html lang> first, lowercased, with "-"."""
+    tags = [
+        tree.get("lang"),
+        tree.get("xml:lang"),
+        tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+        *(meta.get("og:locale") or [])[:1],
+        *(meta.get("content-language") or [])[:1],
+        *(meta.get("language") or [])[:1],
+    ]
+    return [tag.strip().lower().replace("_", "-") for tag in tags if tag and tag.strip()]
+
+
 def _html_lang(tree: HtmlElement, meta: dict) -> str | None:
-    lang = (
-        tree.get("lang")
-        or tree.get("xml:lang")
-        or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
-    )
-    if not lang:
-        lang = (
-            meta.get("og:locale") or meta.get("content-language") or meta.get("language") or [None]
-        )[0]
-    if not lang:
+    tags = _declared_tags(tree, meta)
+    if not tags:
         return None
-    code = re.split(r"[-_]", lang.strip().lower())[0]
+    code = tags[0].split("-")[0]
     return code if re.fullmatch(r"[a-z]{2}", code) else None
+
+
+def _locale(tree: HtmlElement, meta: dict, language: str | None) -> str | None:
+    """Return "language-region" when some declaration gives the language's region."""
+    if language is None:
+        return None
+    for tag in _declared_tags(tree, meta):
+        code, _, region = tag.partition("-")
+        if code == language and re.fullmatch(r"[a-z]{2}", region):
+            return tag
+    return language

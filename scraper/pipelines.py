@@ -12,6 +12,8 @@ from briefing.store.articles import ArticleRecord, known_url, save_article
 from scraper.addon import crawl_fingerprints, crawl_store
 from scraper.fingerprint import simhash
 from scraper.items import ArticleItem
+from scraper.language import count_words
+from scraper.prose import LISTING_TYPES, reads_as_article
 from scraper.skips import SKIP_PREFIX
 from scraper.urls import canonical_url, same_site, url_problem
 
@@ -19,16 +21,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 log = logging.getLogger(__name__)
-NON_ARTICLE_TYPES = {
-    "website",
-    "webpage",
-    "collectionpage",
-    "aboutpage",
-    "profilepage",
-    "searchresultspage",
-    "contactpage",
-    "itemlist",
-}
+# Page types that need three times the minimum length to be taken for an article anyway.
+NON_ARTICLE_TYPES = LISTING_TYPES | {"website", "webpage"}
 
 
 class _Stage:
@@ -50,17 +44,20 @@ class ValidatePipeline(_Stage):
     def process_item(self, item: ArticleItem) -> ArticleItem:
         min_words = self.crawler.settings.getint("BRIEFING_MIN_WORDS", 40)
         item.title = (item.title or item.hints.get("title") or "").strip()
-        words = len(item.text.split())
-        if (item.page_type or "").lower() in NON_ARTICLE_TYPES and words < min_words * 3:
+        # Words in any script: Chinese and Japanese count by characters, not by spaces.
+        words = count_words(item.text)
+        kind = (item.page_type or "").lower()
+        if kind in NON_ARTICLE_TYPES and words < min_words * 3:
             raise self.drop("not_article", item, f"page type {item.page_type}")
         if words < min_words:
             raise self.drop("not_article", item, f"{words} words")
         if not item.title:
             raise self.drop("not_article", item, "no title")
-        # News is dated: a page that shows neither a date nor article markup is an
-        # "About us", a landing page or a profile, whatever its length or its feed says.
-        if item.published_at is None and (item.page_type or "").lower() != "article":
-            raise self.drop("not_article", item, "no date and no article markup")
+        # A page that shows neither a date nor article markup must read as an article:
+        # paragraphs of running prose, not an "About us" blurb, a landing page or a list.
+        # Many publishers and press releases declare neither, in every language.
+        if item.published_at is None and kind != "article" and not _reads_as_article(item):
+            raise self.drop("not_article", item, "no date, no article markup, no running prose")
         if item.published_at is None and item.hints.get("published"):
             item.published_at = _parse_hint_time(item.hints["published"])
         return item
@@ -120,6 +117,11 @@ class StorePipeline(_Stage):
                 "%s is a duplicate (%s) of article %s", item.url, result.status, result.article_id
             )
         return item
+
+
+def _reads_as_article(item: ArticleItem) -> bool:
+    """Tell an undated page that declares no listing type and reads as prose."""
+    return (item.page_type or "").lower() not in LISTING_TYPES and reads_as_article(item.text)
 
 
 def _declared_canonical(url: str | None) -> str | None:

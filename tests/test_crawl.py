@@ -108,7 +108,7 @@ def test_failing_pages_are_skipped_with_their_reason(crawled: Crawled, path: str
 
 def test_mislabelled_encoding_is_repaired_then_judged(crawled: Crawled) -> None:
     # UTF-8 declared as ISO-8859-1 is decoded as UTF-8 (logged), never stored as mojibake;
-    # this page then has no date and no article markup, so it is skipped as not_article.
+    # the repaired page is then judged like any other (the About pages are not_article).
     assert crawled.first.total["repaired_encoding"] >= 1
     assert crawled.first.skipped().get("not_article", 0) >= 1
     assert not [a for a in stored(crawled).values() if "ë" in a.title or "ì" in a.text]
