@@ -36,9 +36,9 @@ sys.path.insert(0, str(REPO / "bench"))
 from extraction import date_hits, decode, fundus_body, load_scorer, same_text  # noqa: E402
 
 from briefing.config import parse_config  # noqa: E402
-from briefing.crawling import crawl_and_record  # noqa: E402
-from briefing.models import Article, ArticleUrl  # noqa: E402
-from briefing.store import Store  # noqa: E402
+from briefing.stages.crawl import crawl_and_record  # noqa: E402
+from briefing.store.engine import Store  # noqa: E402
+from briefing.store.models import Article, ArticleUrl  # noqa: E402
 from scraper.urls import canonical_url  # noqa: E402
 
 SITEMAP = "/briefing-eval-sitemap.xml"
