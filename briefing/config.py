@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
-from briefing.addresses import parse_sender
+from briefing.addresses import parse_address, parse_sender
 from briefing.errors import ConfigError, MailError
 from briefing.network import redact_url
 
@@ -191,6 +191,17 @@ class MailConfig(_Section):
     outbox: Path = Path("outbox")
     attach_pdf: bool = True
     smtp: SmtpConfig | None = None
+    admin: str = ""  # source-health and failure alerts go here; empty: none are mailed
+
+    @field_validator("admin")
+    @classmethod
+    def _admin(cls, value: str) -> str:
+        if value:
+            try:
+                parse_address(value)
+            except MailError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("sender")
     @classmethod
@@ -200,6 +211,18 @@ class MailConfig(_Section):
         except MailError as exc:
             raise ValueError(str(exc).removeprefix("mail.sender: ")) from None
         return value
+
+
+class HealthConfig(_Section):
+    """When a source counts as silent, failing or degraded (see `briefing sources`)."""
+
+    silent_hours: float = Field(36, gt=0, le=24 * 90)  # no new article for this long
+    failing_runs: int = Field(2, ge=1, le=50)  # consecutive crawls that stored nothing
+    window_days: int = Field(7, ge=1, le=90)  # recent articles judged for quality
+    short_body_chars: int = Field(400, ge=0, le=100_000)  # a body shorter than this is "short"
+    max_short_share: float = Field(0.3, ge=0, le=1)
+    max_undated_share: float = Field(0.5, ge=0, le=1)
+    max_skipped_share: float = Field(0.5, ge=0, le=1)  # of pages fetched in the last crawl
 
 
 class SubscriberConfig(_Section):
@@ -220,6 +243,7 @@ class Config(_Section):
     briefing: BriefingSettings = BriefingSettings()
     schedule: ScheduleConfig = ScheduleConfig()
     mail: MailConfig = MailConfig()
+    health: HealthConfig = HealthConfig()
     subscribers: list[SubscriberConfig] = []
     base_dir: Path = Path(".")
 

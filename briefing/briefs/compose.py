@@ -82,7 +82,9 @@ def _from_data(kind: Any, value: Any) -> Any:
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         fields = {f.name for f in dataclasses.fields(kind)}
-        return kind(**{name: _from_data(hints[name], value[name]) for name in fields})
+        # A field missing from older archives takes its default (a newer field always has one).
+        present = fields & set(value)
+        return kind(**{name: _from_data(hints[name], value[name]) for name in present})
     return value
 
 
@@ -175,6 +177,7 @@ class Briefing(_Serialisable):
     also_noted: tuple[StoryBrief, ...]
     counts: Counts
     omitted_stories: int
+    source_notes: tuple[str, ...] = ()  # sources silent or failing, named in the colophon
 
     @property
     def stories(self) -> tuple[StoryBrief, ...]:
@@ -390,6 +393,7 @@ def compose(
     topic_order: Sequence[str] = (),
     max_stories: int = 30,
     generated_at: datetime | None = None,
+    source_notes: Sequence[str] = (),
 ) -> Briefing:
     """Compose the day's briefing from the stories active in the window."""
     zone = ZoneInfo(timezone)
@@ -431,4 +435,5 @@ def compose(
             outlets=len({a.outlet for item in ranked for a in item.fresh}),
         ),
         omitted_stories=len(main) - len(shown) + max(len(single) - max_stories, 0),
+        source_notes=tuple(source_notes),
     )

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from briefing.cli.common import (
     DAY_HELP,
@@ -207,6 +208,29 @@ def stories(
         shown = seen.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M") if seen else "–"
         cells = (row["label"], row["status"], row["articles"], row["outlets"], shown)
         table.add_row(*map(plain, (*cells, ", ".join(row["topics"]), row["id"])))
+    output.print(table)
+
+
+@app.command("sources")
+def sources(
+    check: Annotated[
+        bool, typer.Option("--check/--no-check", help="Judge the sources again from the store.")
+    ] = True,
+) -> None:
+    """List each source's health (healthy, degraded, silent, failing) and why."""
+    from briefing.stages.health import STATUS_STYLE, check_sources, source_health
+
+    cfg = current_config()
+    store = Store(cfg.store.url)
+    if check:
+        check_sources(store, cfg)
+    table = Table("source", "status", "why", "recent", "median body", "checked")
+    for row in source_health(store):
+        checked = row.checked_at.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M")
+        median = f"{row.figures.get('median_body_chars', 0)} chars"
+        figures = (row.reason, row.figures.get("recent_articles", 0), median, checked)
+        status = Text(row.status, style=STATUS_STYLE[row.status])
+        table.add_row(plain(row.source), status, *map(plain, figures))
     output.print(table)
 
 

@@ -34,7 +34,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import ref_to_obj
 
 from briefing.config import Config, ConfigError, load_config
-from briefing.errors import ScheduleError
+from briefing.errors import BriefingError, ScheduleError
+from briefing.stages.health import alert_changes
 from briefing.store.engine import Store
 from briefing.store.locking import RUN_LOCK, store_lock
 
@@ -143,6 +144,16 @@ def plan_jobs(config: Config) -> list[JobPlan]:
     return plans
 
 
+def tell_admin(config: Config) -> None:
+    """Mail `[mail] admin` about sources whose health changed; never fail the job for it."""
+    if not config.mail.admin:
+        return
+    try:
+        alert_changes(Store(config.store.url), config)
+    except (BriefingError, OSError) as exc:
+        log.error("could not tell %s about the sources' health: %s", config.mail.admin, exc)
+
+
 def check_result(result: Any, kind: str) -> Any:
     """Raise ScheduleError when a job's result says it failed; return the result."""
     status = getattr(result, "status", None)
@@ -160,7 +171,10 @@ def run_job(kind: str, config_path: str, target: str, sources: list[str] | None 
     func = _resolve(target)
     if kind == "crawl":
         limit = config.schedule.crawl_time_limit_minutes * 60
-        return check_result(func(config, sources, time_limit=limit), kind)
+        try:
+            return check_result(func(config, sources, time_limit=limit), kind)
+        finally:
+            tell_admin(config)
     with store_lock(config.store.url, RUN_LOCK).held(timeout=grace_seconds(config)):
         return check_result(func(config, day=config.briefing_day()), kind)
 

@@ -16,6 +16,7 @@ from briefing.config import Config
 from briefing.nlp.entities import display_name, load_alias_table
 from briefing.output.archive import write_briefing
 from briefing.output.render import render_html, render_pdf
+from briefing.stages.health import troubled_sources
 from briefing.store.engine import Store
 from briefing.store.models import Article, ArticleNlp, BriefingRecord, Story, StoryArticle, utcnow
 
@@ -129,6 +130,7 @@ def compose_day(
         topic_order=[t.name for t in config.topics],
         max_stories=config.briefing.max_stories,
         generated_at=now or utcnow(),
+        source_notes=[row.reason for row in troubled_sources(store)],
     )
     return briefing, sorted({a.id for a in articles if a.id not in previous})
 

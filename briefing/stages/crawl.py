@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from briefing.config import Config, ConfigError
+from briefing.stages.health import check_sources
 from briefing.store.engine import Store, StoreError
 from briefing.store.models import CrawlRun, utcnow
 from scraper.runtime import CrawlSummary, run_crawl
@@ -77,9 +78,20 @@ def crawl_and_record(
             finished.finished_at = utcnow()
             finished.status = summary.status
             finished.stats = summary.to_dict()
+    _check_health(store, config)
     store.close()
     _warn_on_silent_sources(summary)
     return summary
+
+
+def _check_health(store: Store, config: Config) -> None:
+    """Judge each source after the crawl; a failed check must not fail the crawl itself."""
+    try:
+        for verdict in check_sources(store, config):
+            if verdict.status != "healthy":
+                log.warning("source %s is %s: %s", verdict.source, verdict.status, verdict.reason)
+    except (StoreError, SQLAlchemyError) as exc:
+        log.error("could not check the sources' health: %s", exc)
 
 
 def open_store(url: str) -> Store:

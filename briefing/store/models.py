@@ -103,6 +103,19 @@ class CrawlRun(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class SourceHealth(Base):
+    """Each source's latest health, and the status its admin was last told about."""
+
+    __tablename__ = "source_health"
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="healthy")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    alerted_status: Mapped[str] = mapped_column(String(16), default="healthy")
+
+
 class ArticleNlp(Base):
     __tablename__ = "article_nlp"
     article_id: Mapped[str] = mapped_column(

@@ -177,6 +177,9 @@ def create_app(site: Site, *, allowed_hosts: list[str] | None = None) -> Starlet
     def stories(request: Request) -> Response:
         return _page(site.stories())
 
+    def sources(request: Request) -> Response:
+        return _page(site.sources())
+
     def story(request: Request) -> Response:
         return _page(site.story(request.path_params["story_id"]))
 
@@ -205,6 +208,8 @@ def create_app(site: Site, *, allowed_hosts: list[str] | None = None) -> Starlet
         Route("/stories/", stories),
         Route("/stories/index.html", stories),
         Route("/stories/{story_id}.html", story),
+        Route("/sources/", sources),
+        Route("/sources/index.html", sources),
         Route("/{year:year4}/{month:two2}/", month),
         Route("/{year:year4}/{month:two2}/index.html", month),
         Route("/{year:year4}/{month:two2}/{day:two2}/", day_page),

@@ -69,6 +69,7 @@ def export_site(site: Site, out_dir: Path, *, base_url: str = "") -> ExportRepor
             _write(out / path, page)
             exported.add(story_id)
     _write(out / "stories" / "index.html", static.stories(only=exported))
+    _write(out / "sources" / "index.html", static.sources())
     written += len(exported) + 1
     log.info("exported %d briefings and %d stories to %s", len(days), len(exported), out)
     return ExportReport(out, len(days), len(exported), written)

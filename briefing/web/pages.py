@@ -17,8 +17,9 @@ from sqlalchemy import select
 from briefing.output.links import safe_href
 from briefing.output.templating import template_environment
 from briefing.resources import templates_dir
+from briefing.stages.health import source_health
 from briefing.store.engine import Store
-from briefing.store.models import Story
+from briefing.store.models import SourceHealth, Story
 from briefing.store.search import highlight, search
 from briefing.store.story_queries import story_rows
 from briefing.web.data import (
@@ -74,6 +75,24 @@ def make_environment(zone: tzinfo, templates_dir: Path = WEB_TEMPLATES) -> Envir
         atom_time=lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     return env
+
+
+@dataclass(frozen=True, slots=True)
+class _SourceRow:
+    """One source's health as the sources page shows it."""
+
+    source: str
+    status: str
+    reason: str
+    figures: dict[str, Any]
+    last_stored: datetime | None
+    checked_at: datetime
+
+    @classmethod
+    def of(cls, row: SourceHealth) -> _SourceRow:
+        last = row.figures.get("last_stored")
+        when = datetime.fromisoformat(last) if isinstance(last, str) else None
+        return cls(row.source, row.status, row.reason, row.figures, when, row.checked_at)
 
 
 @dataclass
@@ -146,6 +165,10 @@ class Site:
         if only is not None:
             rows = [row for row in rows if row["id"] in only]
         return self._render("stories.html.j2", "../", rows=rows)
+
+    def sources(self) -> str:
+        rows = [_SourceRow.of(row) for row in source_health(self.store)]
+        return self._render("sources.html.j2", "../", rows=rows)
 
     def story(self, story_id: str) -> str | None:
         if not SAFE_ID.match(story_id):
