@@ -347,7 +347,7 @@ def scale(articles, gold, params: GroupingParams, sizes: tuple[int, ...]) -> Non
         day, truth = synthetic(articles, gold, size)
         runs.append((f"{size} articles, one run", [day], truth, params))
         if size > 2000:
-            fixed = replace(params, reference_size=size)
+            fixed = replace(params, resolution=params.resolution)
             runs.append((f"{size} articles, fixed resolution (plain Louvain)", [day], truth, fixed))
     if max(sizes) > 2000:
         both, truth = synthetic(articles, gold, 2 * max(sizes), seed=2)
