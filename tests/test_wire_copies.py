@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from briefing.articles import ArticleRecord, save_article
 from briefing.build_stage import compose_day
+from briefing.config import parse_config
 from briefing.models import Article, ArticleNlp, ArticleUrl, Story, StoryArticle
 from briefing.store import Store
 from briefing.wire import Copy, is_original
-from conftest import make_config
 
 BODY = [
     "The Bank of Korea kept its benchmark interest rate unchanged at 3.50% on Friday for a "
@@ -107,7 +107,7 @@ def test_republication_does_not_make_its_story_developing(store: Store, tmp_path
         session.add(Story(id="s-bok", label="Bank of Korea: rate decision", status="new"))
         session.flush()
         session.add(StoryArticle(article_id=article_id, story_id="s-bok"))
-    config = make_config(tmp_path, timezone="UTC")
+    config = parse_config({"timezone": "UTC", "sources": []}, base_dir=tmp_path)
     # The 07:00 (UTC) briefings: Friday's window holds the original, Saturday's the copy.
     friday, _ = compose_day(store, config, date(2024, 9, 13), now=ORIGINAL_AT)
     assert [(s.id, s.status) for s in friday.also_noted] == [("s-bok", "new")]

@@ -1,0 +1,115 @@
+"""One real news day end to end: crawl the evaluation's loopback site, group, score the stories.
+
+Serves ../shared/eval/news_day_site.py (about 690 real articles dated in the last 24 hours on
+ten sources), crawls it with `briefing crawl`'s library function, runs `briefing group`
+(spaCy enrichment and grouping), and scores the stories of the ECB+ pages against the site's
+day-truth.json with the evaluation's scorer. Prints each stage's seconds.
+
+Usage: .venv/bin/python bench/news_day.py
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(EVAL))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_served(base: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/o0/rss.xml", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{base} did not come up")
+
+
+def main() -> None:
+    if not (EVAL / "news_day_site.py").exists():
+        print(f"evaluation data not found at {EVAL}; nothing to measure")
+        return
+    from score_clusters import score
+    from sqlalchemy import select
+
+    from briefing.config import parse_config
+    from briefing.crawling import crawl_and_record
+    from briefing.group_stage import group_pending
+    from briefing.models import ArticleUrl, StoryArticle
+    from briefing.store import Store
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "site.log"
+        site = subprocess.Popen(
+            [sys.executable, str(EVAL / "news_day_site.py"), str(EVAL), str(port), str(log)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_served(base)
+            sources = [{"name": f"o{k}", "feeds": [f"{base}/o{k}/rss.xml"]} for k in range(8)]
+            sources += [
+                {"name": "wire", "feeds": [f"{base}/wire/rss.xml"]},
+                {"name": "papers", "sitemaps": [f"{base}/papers/sitemap.xml"]},
+            ]
+            config = parse_config(
+                {
+                    "crawl": {"autothrottle": False, "concurrency_per_domain": 16},
+                    "sources": sources,
+                },
+                base_dir=Path(tmp),
+            )
+            started = time.perf_counter()
+            summary = crawl_and_record(config)
+            crawled = time.perf_counter() - started
+            store = Store(config.store.url)
+            started = time.perf_counter()
+            report = group_pending(store, config)
+            grouped = time.perf_counter() - started
+            truth = json.loads((Path(tmp) / "day-truth.json").read_text())
+            with store.session() as session:
+                story_of = dict(
+                    session.execute(
+                        select(ArticleUrl.url, StoryArticle.story_id).join(
+                            StoryArticle, StoryArticle.article_id == ArticleUrl.article_id
+                        )
+                    ).all()
+                )
+        finally:
+            site.terminate()
+            site.wait()
+    gold = {url: str(entry["cluster"]) for url, entry in truth.items()}
+    pred = {url: story_of[url] for url in gold if url in story_of}
+    s = score(gold, pred)
+    print(f"crawl: {summary.total.get('stored', 0)} articles stored in {crawled:.1f} s")
+    print(
+        f"group: {report.enriched} enriched, {report.grouped} grouped into "
+        f"{report.new_stories} stories in {grouped:.1f} s"
+    )
+    print(
+        f"ECB+ pages: {len(pred)} of {len(gold)} crawled and grouped; B3 {s['b3_f1']:.3f} "
+        f"pairwise {s['pair_f1']:.3f} ({s['pred_clusters']} stories, {s['gold_clusters']} gold)"
+    )
+
+
+if __name__ == "__main__":
+    main()
