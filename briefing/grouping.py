@@ -65,7 +65,7 @@ class GroupingParams:
     decay_floor: float = 0.3  # ...down to this share, since stories do continue for weeks
     close_after_days: float = 7.0  # a story quiet this long is no longer open
     profile_terms: int = 40  # bound on each block of a story profile
-    related_similarity: float = 0.2  # stories this close (one article pair) are "related"
+    related_similarity: float = 0.2  # stories with centroids this close are "related"
     max_related: int = 3
     block_rows: int = 1024  # rows per sparse product block
     seed: int = 7
