@@ -107,7 +107,8 @@ def main() -> None:
     )
     print(
         f"ECB+ pages: {len(pred)} of {len(gold)} crawled and grouped; B3 {s['b3_f1']:.3f} "
-        f"pairwise {s['pair_f1']:.3f} ({s['pred_clusters']} stories, {s['gold_clusters']} gold)"
+        f"pairwise {s['pair_f1']:.3f} ({s['pred_clusters']} stories, {s['gold_clusters']} gold; "
+        f"B3 precision {s['b3_p']:.3f} recall {s['b3_r']:.3f})"
     )
 
 
