@@ -5,12 +5,14 @@ ten sources), crawls it with `briefing crawl`'s library function, runs `briefing
 (spaCy enrichment and grouping), and scores the stories of the ECB+ pages against the site's
 day-truth.json with the evaluation's scorer. Prints each stage's seconds.
 
-Usage: .venv/bin/python bench/news_day.py
+Usage: .venv/bin/python bench/news_day.py [--keep DIR]   (DIR keeps the store and day-truth.json)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -43,6 +45,9 @@ def wait_until_served(base: str, seconds: float = 60) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keep", type=Path, help="copy the store and day-truth.json here")
+    args = parser.parse_args()
     if not (EVAL / "news_day_site.py").exists():
         print(f"evaluation data not found at {EVAL}; nothing to measure")
         return
@@ -94,6 +99,9 @@ def main() -> None:
                         )
                     ).all()
                 )
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(tmp, args.keep, dirs_exist_ok=True)
         finally:
             site.terminate()
             site.wait()

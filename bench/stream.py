@@ -185,6 +185,25 @@ def cross_validate(days, gold, params: GroupingParams, folds: int = 5) -> None:
     print(f"  mean over held-out folds: B3 {b3:.3f} pairwise {pw:.3f}")
 
 
+def sensitivity(days, gold, params: GroupingParams) -> None:
+    """Print the stream's score with one knob moved off its default at a time."""
+    print("\nsensitivity (stream, one knob at a time):")
+    knobs = {
+        "neighbours": (4, 6, 8),
+        "edge_power": (1.5, 2.5, 3.0),
+        "decay_days": (0.5, 2.0),
+        "decay_floor": (0.2, 0.5),
+        "min_similarity": (0.1, 0.2),
+    }
+    for name, values in knobs.items():
+        cells = []
+        for value in values:
+            stories, _ = stream(daily_runs(days), replace(params, **{name: value}))
+            s = score(gold, predictions(stories))
+            cells.append(f"{value}: {s['b3_f1']:.3f}/{s['pair_f1']:.3f}")
+        print(f"  {name} (default {getattr(params, name)}): " + ", ".join(cells))
+
+
 def through_store(stream_dir: Path, nlp: dict[str, tuple], gold: dict[str, str]) -> None:
     """Import and group each day with the real stage and store, then export and score."""
     from briefing.config import parse_config
@@ -344,6 +363,7 @@ def main() -> None:
             through_store(Path(tmp), nlp, gold)
         if not args.quick:
             cross_validate(days, gold, params)
+            sensitivity(days, gold, params)
     if not args.quick:
         cost(1000, (125, 250, 500, 1000))
 
