@@ -107,17 +107,19 @@ def main() -> None:
             site.wait()
     gold = {url: str(entry["cluster"]) for url, entry in truth.items()}
     pred = {url: story_of[url] for url in gold if url in story_of}
-    s = score(gold, pred)
     print(f"crawl: {summary.total.get('stored', 0)} articles stored in {crawled:.1f} s")
     print(
         f"group: {report.enriched} enriched, {report.grouped} grouped into "
         f"{report.new_stories} stories in {grouped:.1f} s"
     )
-    print(
-        f"ECB+ pages: {len(pred)} of {len(gold)} crawled and grouped; B3 {s['b3_f1']:.3f} "
-        f"pairwise {s['pair_f1']:.3f} ({s['pred_clusters']} stories, {s['gold_clusters']} gold; "
-        f"B3 precision {s['b3_p']:.3f} recall {s['b3_r']:.3f})"
-    )
+    crawled_gold = {url: cluster for url, cluster in gold.items() if url in pred}
+    for name, truth_part in (("all ECB+ pages", gold), ("crawled ECB+ pages", crawled_gold)):
+        s = score(truth_part, pred)  # a page not crawled counts as a story of its own
+        print(
+            f"{name} ({len(truth_part)}): B3 {s['b3_f1']:.3f} pairwise {s['pair_f1']:.3f} "
+            f"({s['pred_clusters']} stories, {s['gold_clusters']} gold; "
+            f"B3 precision {s['b3_p']:.3f} recall {s['b3_r']:.3f})"
+        )
 
 
 if __name__ == "__main__":
