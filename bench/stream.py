@@ -173,16 +173,21 @@ def cross_validate(days, gold, params: GroupingParams, folds: int = 5) -> None:
         "\nresolution sweep, stream: "
         + ", ".join(f"{r}: {fmt(score(gold, runs[r]))}" for r in GRID_RESOLUTION)
     )
-    held = []
+    held, held_default = [], []
     for fold in range(folds):
         test = set(topics[fold::folds])
         train = set(topics) - test
         best = max(GRID_RESOLUTION, key=lambda r: (part(r, train)["b3_f1"], -abs(r - 0.03)))
         held.append(part(best, test))
-        print(f"  fold {fold}: chose resolution {best} -> held-out {fmt(held[-1])}")
-    b3 = statistics.mean(s["b3_f1"] for s in held)
-    pw = statistics.mean(s["pair_f1"] for s in held)
-    print(f"  mean over held-out folds: B3 {b3:.3f} pairwise {pw:.3f}")
+        held_default.append(part(params.resolution, test))
+        print(
+            f"  fold {fold}: chose resolution {best} -> held-out {fmt(held[-1])}; "
+            f"defaults -> {fmt(held_default[-1])}"
+        )
+    for name, scores in (("chosen", held), ("defaults", held_default)):
+        b3 = statistics.mean(s["b3_f1"] for s in scores)
+        pw = statistics.mean(s["pair_f1"] for s in scores)
+        print(f"  mean over held-out folds, {name}: B3 {b3:.3f} pairwise {pw:.3f}")
 
 
 def sensitivity(days, gold, params: GroupingParams) -> None:
