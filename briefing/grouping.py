@@ -67,7 +67,8 @@ class GroupingParams:
     profile_terms: int = 40  # bound on each block of a story profile
     related_similarity: float = 0.2  # stories with centroids this close are "related"
     max_related: int = 3
-    block_rows: int = 1024  # rows per sparse product block
+    block_rows: int = 1024  # rows per sparse product block...
+    block_cells: int = 8_000_000  # ...fewer when a block would hold more similarities than this
     seed: int = 7
 
 
@@ -206,9 +207,11 @@ def nearest(
     """Find each left row's k most similar right rows by blocked sparse products."""
     transposed = right.T.tocsr()
     found: list[list[tuple[int, float]]] = []
-    for start in range(0, left.shape[0], params.block_rows):
-        sims = (left[start : start + params.block_rows] @ transposed).tocsr()
-        row_days = left_days[start : start + params.block_rows]
+    # News vocabularies overlap, so a block of similarities is nearly dense: bound its size.
+    rows = max(16, min(params.block_rows, params.block_cells // max(1, right.shape[0])))
+    for start in range(0, left.shape[0], rows):
+        sims = (left[start : start + rows] @ transposed).tocsr()
+        row_days = left_days[start : start + rows]
         offset = start if same else None
         found.extend(top_neighbours(sims, row_days, right_days, k, params, offset))
     return found

@@ -49,15 +49,27 @@ class Regrouped:
     vectors: list[dict[str, dict[str, float]]]  # per cluster, its mean vector per block
 
 
+Counts = Mapping[str, Mapping[str, float]]  # block -> term -> count, as article_counts gives
+
+
+def counted(
+    articles: Sequence[ArticleFeatures], params: GroupingParams, known: dict[str, Counts]
+) -> list[Counts]:
+    """Return each article's term counts, counting each article once per run (known caches)."""
+    for article in articles:
+        if article.id not in known:
+            known[article.id] = article_counts(article, params)
+    return [known[a.id] for a in articles]
+
+
 def _matrices(
-    articles: Sequence[ArticleFeatures], background: Sequence[Vectors], params: GroupingParams
+    counts: Sequence[Counts], background: Sequence[Vectors], params: GroupingParams
 ) -> tuple[dict[str, sparse.csr_matrix], dict[str, sparse.csr_matrix], dict[str, list[str]]]:
-    """Weigh articles by TF-IDF, counting each background profile as one more document."""
-    counts = [article_counts(a, params) for a in articles]
+    """Weigh article counts by TF-IDF, counting each background profile as one more document."""
     blocks, profiles, terms = {}, {}, {}
     for block in BLOCKS:
         vocab: dict[str, int] = {}
-        docs = term_matrix([c[block] for c in counts], vocab)
+        docs = term_matrix([dict(c[block]) for c in counts], vocab)
         others = term_matrix([dict(v.get(block, {})) for v in background], vocab)
         docs.resize((docs.shape[0], len(vocab)))
         others.resize((others.shape[0], len(vocab)))
@@ -77,11 +89,13 @@ def touched(
     profiles: Sequence[Vectors],
     last_seen: Sequence[datetime | None],
     params: GroupingParams,
+    known: dict[str, Counts] | None = None,
 ) -> list[int]:
     """Return the indices of the profiles among some article's k nearest (above the floor)."""
     if not articles or not profiles:
         return []
-    blocks, others, _terms = _matrices(articles, profiles, params)
+    counts = counted(articles, params, {} if known is None else known)
+    blocks, others, _terms = _matrices(counts, profiles, params)
     weights = block_weights(params)
     rows = stacked(blocks, weights)
     # A profile is a mean of unit vectors; normalised, it is the story's centroid direction.
@@ -97,13 +111,15 @@ def regroup(
     old_story: Mapping[str, str],
     background: Sequence[Vectors],
     params: GroupingParams,
+    known: dict[str, Counts] | None = None,
 ) -> Regrouped:
     """Cut the window's graph into stories and match each cut to the old story it continues.
 
     nodes must come in a canonical order (by id) so that the cut never depends on crawl order;
     old_story maps the ids of nodes that already belonged to a story to that story's id.
     """
-    blocks, _others, terms = _matrices(nodes, background, params)
+    counts = counted(nodes, params, {} if known is None else known)
+    blocks, _others, terms = _matrices(counts, background, params)
     rows = stacked(blocks, block_weights(params))
     edges = knn_edges(rows, _days(nodes), params)
     clusters = communities(len(nodes), edges, params)

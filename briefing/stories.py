@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from briefing.grouping import ArticleFeatures, GroupingParams, as_utc
 from briefing.labels import story_label
-from briefing.regroup import Regrouped, regroup, touched
+from briefing.regroup import Counts, Regrouped, regroup, touched
 from briefing.story_build import Story, StoryBuilder, when
 from briefing.topics import Topic, match_topics
 
@@ -56,17 +56,19 @@ def touched_stories(
     *,
     now: datetime,
     params: GroupingParams = GroupingParams(),
+    cache: dict[str, Counts] | None = None,
 ) -> list[str]:
     """Return the ids of the open stories a run over new_articles re-groups.
 
     The caller passes these stories' articles to group() as members; no other story changes.
+    cache keeps the articles' term counts for the run's next step.
     """
     active = [s for s in open_stories if is_open(s, as_utc(now), params) and s.article_ids]
     known = {a for s in open_stories for a in s.article_ids}
     fresh = [a for a in _unique(new_articles) if a.id not in known]
     vectors = [s.profile.get("vectors", {}) for s in active]
     seen = [s.last_seen for s in active]
-    return [active[i].id for i in touched(fresh, vectors, seen, params)]
+    return [active[i].id for i in touched(fresh, vectors, seen, params, cache)]
 
 
 def group(
@@ -96,12 +98,13 @@ def group(
     if not fresh:
         return [build.unchanged(s, "quiet" if s in active else "closed") for s in open_stories]
     pool = {a.id: a for a in members}
-    chosen = set(touched_stories(fresh, active, now=now, params=params))
+    cache: dict[str, Counts] = {}  # each article's term counts, computed once this run
+    chosen = set(touched_stories(fresh, active, now=now, params=params, cache=cache))
     moving = [s for s in active if s.id in chosen and any(a in pool for a in s.article_ids)]
     old_story = {a: s.id for s in moving for a in s.article_ids if a in pool}
     nodes = sorted([*fresh, *(pool[a] for a in old_story)], key=lambda a: a.id)
     background = [s.profile.get("vectors", {}) for s in active if s not in moving]
-    window = regroup(nodes, old_story, background, params)
+    window = regroup(nodes, old_story, background, params, cache)
     updated, new = _apply(window, nodes, moving, {a.id for a in fresh}, build)
     out = []
     for story in open_stories:
