@@ -33,7 +33,13 @@ DATA = EVAL / "clustering" / "ecbplus-dev.jsonl"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(EVAL))
 
-from briefing.stories import ArticleFeatures, GroupingParams, Story, group  # noqa: E402
+from briefing.stories import (  # noqa: E402
+    ArticleFeatures,
+    GroupingParams,
+    Story,
+    group,
+    touched_stories,
+)
 
 GRID_RESOLUTION = (0.015, 0.02, 0.03, 0.04, 0.05)
 
@@ -287,13 +293,22 @@ def cost_child(path: Path) -> None:
     days = pickle.loads(path.read_bytes())
     stories: list[Story] = []
     seen: dict[str, ArticleFeatures] = {}
+    regrouped = 0
     for day in days:
         now = max(a.published_at for a in day) + timedelta(hours=1)
+        ids = set(touched_stories(day, stories, now=now))
+        regrouped = len(day) + sum(len(s.article_ids) for s in stories if s.id in ids)
         wall, cpu = time.perf_counter(), time.process_time()
         stories = group(day, stories, now=now, members=seen.values())
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         seen.update((a.id, a) for a in day)
-    result = {"seconds": wall, "cpu": cpu, "peak_rss_mb": peak_rss_mb(), "window": len(seen)}
+    result = {
+        "seconds": wall,
+        "cpu": cpu,
+        "peak_rss_mb": peak_rss_mb(),
+        "window": len(seen),
+        "regrouped": regrouped,
+    }
     print(json.dumps(result))
 
 
