@@ -105,6 +105,7 @@ def group(
     nodes = sorted([*fresh, *(pool[a] for a in old_story)], key=lambda a: a.id)
     background = [s.profile.get("vectors", {}) for s in active if s not in moving]
     window = regroup(nodes, old_story, background, params, cache)
+    build = replace(build, placed=frozenset(a.id for a in nodes))
     updated, new = _apply(window, nodes, moving, {a.id for a in fresh}, build)
     out = []
     for story in open_stories:

@@ -60,6 +60,7 @@ class StoryBuilder:
     params: GroupingParams
     display: Callable[[str], str]
     topics: Sequence[Topic]
+    placed: frozenset[str] = frozenset()  # the articles this run re-grouped
 
     def unchanged(self, story: Story, status: str, related: Sequence[str] = ()) -> Story:
         """Copy a story with a new status (and any new related links)."""
@@ -83,7 +84,10 @@ class StoryBuilder:
     ) -> Story:
         """Return the story holding exactly these articles, continuing old when given."""
         gained = any(a.id in fresh for a in articles)
-        if old is not None and {a.id for a in articles} == set(old.article_ids):
+        given = {a.id for a in articles}
+        # Articles of the old story that the caller could not pass stay where they were.
+        kept = [i for i in old.article_ids if i not in self.placed] if old is not None else []
+        if old is not None and given | set(kept) == set(old.article_ids):
             return self.unchanged(old, "quiet", related)
         ordered = sorted(articles, key=lambda a: (when(a, self.now), a.id))
         profile = self._profile(ordered, vectors)
@@ -97,7 +101,7 @@ class StoryBuilder:
         return Story(
             id=story_id,
             label=label,
-            article_ids=[a.id for a in ordered],
+            article_ids=[*(a.id for a in ordered), *kept],
             first_seen=times[0],
             last_seen=times[-1],
             status=status,

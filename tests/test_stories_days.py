@@ -124,3 +124,12 @@ def test_a_rerun_moves_nothing_and_keeps_labels() -> None:
         (s.id, s.label, s.article_ids) for s in stories
     ]
     assert {s.status for s in again} == {"quiet"}
+
+
+def test_articles_not_passed_as_members_stay_in_their_story() -> None:
+    first = run([ACEH[:3]])
+    without = [a for a in EVERYTHING if a.id != "kyo-aceh"]  # say, its NLP results are missing
+    later = group(ACEH[3:], first, now=START + timedelta(days=1, hours=9), members=without)
+    aceh = next(s for s in later if s.id == first[0].id)
+    assert set(aceh.article_ids) == {a.id for a in ACEH}
+    assert aceh.status == "developing"
