@@ -302,16 +302,17 @@ def child(path: Path) -> None:
     payload = pickle.loads(path.read_bytes())
     before = peak_rss_mb()
     stories: list[Story] = []
-    seconds = []
+    seconds, cpu = [], []
     seen: list[ArticleFeatures] = []
     for number, day in enumerate(payload["days"]):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         now = NOW + timedelta(days=number)
         stories = group(day, stories, now=now, members=seen, params=payload["params"])
         seconds.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
         seen += day
     peak = peak_rss_mb()
-    result = {"seconds": seconds, "rss_before_mb": before, "peak_rss_mb": peak}
+    result = {"seconds": seconds, "cpu": cpu, "rss_before_mb": before, "peak_rss_mb": peak}
     print(json.dumps({**result, "pred": predictions(stories)}))
 
 
@@ -357,7 +358,8 @@ def scale(articles, gold, params: GroupingParams, sizes: tuple[int, ...]) -> Non
     for name, days, truth, p in runs:
         result = in_child(days, p)
         s = score(truth, result["pred"])
-        timing = " then ".join(f"{t:.1f} s" for t in result["seconds"])
+        runs_timed = zip(result["seconds"], result["cpu"], strict=True)
+        timing = " then ".join(f"{t:.1f} s ({c:.1f} s CPU)" for t, c in runs_timed)
         print(
             f"  {name}: {timing}, peak RSS {result['peak_rss_mb']:.0f} MB (before grouping "
             f"{result['rss_before_mb']:.0f} MB); {fmt(s)} of {s['gold_clusters']}"
