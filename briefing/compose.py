@@ -321,19 +321,7 @@ def _brief(
     """Write one story up: summary, what's new, quotes, entities and sources."""
     articles = item.articles
     continuing = any(article.id in previous for article in articles)
-    news: tuple[str, ...] = ()
-    background = list(articles)
-    if continuing:
-        # What's new comes from this edition's articles only, Background from earlier ones.
-        new = [a for a in articles if a.id not in previous]
-        background = [a for a in articles if a.id in previous]
-        found = whats_new(
-            [a.sentences for a in new],
-            [a.sentences for a in background],
-            vectoriser,
-            headlines=[a.title for a in new],
-        )
-        news = _newest_first_lines(found, new)
+    news, background = _news_and_background(articles, previous, vectoriser)
     summary = summarise(
         [a.sentences for a in background],
         vectoriser,
@@ -370,6 +358,27 @@ def _brief(
             for story_id, label in item.story.related
         ),
     )
+
+
+def _news_and_background(
+    articles: Sequence[SourceArticle], previous: frozenset[str], vectoriser: SentenceVectoriser
+) -> tuple[tuple[str, ...], list[SourceArticle]]:
+    """Pick what's new from this edition's articles; return it and the articles for Background.
+
+    A story seen before gets its news only from articles first published in this window,
+    newest first, and its Background only from earlier ones; a new story is all background.
+    """
+    background = [a for a in articles if a.id in previous]
+    if not background:
+        return (), list(articles)
+    new = [a for a in articles if a.id not in previous]
+    found = whats_new(
+        [a.sentences for a in new],
+        [a.sentences for a in background],
+        vectoriser,
+        headlines=[a.title for a in new],
+    )
+    return _newest_first_lines(found, new), background
 
 
 def _newest_first_lines(lines: Sequence[str], articles: Sequence[SourceArticle]) -> tuple[str, ...]:

@@ -96,24 +96,18 @@ def group(
     fresh = [a for a in _unique(new_articles) if a.id not in known]
     build = StoryBuilder(now, params, display, topics)
     if not fresh:
-        return [build.unchanged(s, "quiet" if s in active else "closed") for s in open_stories]
+        return _in_order(open_stories, active, {}, [], build)
     pool = {a.id: a for a in members}
     cache: dict[str, Counts] = {}  # each article's term counts, computed once this run
     chosen = set(touched_stories(fresh, active, now=now, params=params, cache=cache))
     moving = [s for s in active if s.id in chosen and any(a in pool for a in s.article_ids)]
     old_story = {a: s.id for s in moving for a in s.article_ids if a in pool}
     nodes = sorted([*fresh, *(pool[a] for a in old_story)], key=lambda a: a.id)
-    background = [s.profile.get("vectors", {}) for s in active if s not in moving]
+    moved = {s.id for s in moving}
+    background = [s.profile.get("vectors", {}) for s in active if s.id not in moved]
     window = regroup(nodes, old_story, background, params, cache)
     build = replace(build, placed=frozenset(a.id for a in nodes))
     updated, new = _apply(window, nodes, moving, {a.id for a in fresh}, build)
-    out = []
-    for story in open_stories:
-        if story.id in updated:
-            out.append(updated[story.id])
-        else:
-            out.append(build.unchanged(story, "quiet" if story in active else "closed"))
-    out.extend(sorted(new, key=lambda s: (s.first_seen or now, s.id)))
     log.info(
         "grouped %d articles with %d of %d open stories: %d new stories, %d developing",
         len(fresh),
@@ -122,7 +116,23 @@ def group(
         sum(s.status == "new" for s in new),
         sum(s.status == "developing" for s in updated.values()),
     )
-    return out
+    return _in_order(open_stories, active, updated, new, build)
+
+
+def _in_order(
+    open_stories: Sequence[Story],
+    active: Sequence[Story],
+    updated: dict[str, Story],
+    new: Sequence[Story],
+    build: StoryBuilder,
+) -> list[Story]:
+    """Return the given stories (updated, quiet or closed) in their order, then the new ones."""
+    still_open = {s.id for s in active}
+    out = [
+        updated.get(s.id) or build.unchanged(s, "quiet" if s.id in still_open else "closed")
+        for s in open_stories
+    ]
+    return out + sorted(new, key=lambda s: (s.first_seen or build.now, s.id))
 
 
 def _unique(articles: Iterable[ArticleFeatures]) -> list[ArticleFeatures]:
