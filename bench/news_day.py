@@ -44,14 +44,8 @@ def wait_until_served(base: str, seconds: float = 60) -> None:
     raise RuntimeError(f"{base} did not come up")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--keep", type=Path, help="copy the store and day-truth.json here")
-    args = parser.parse_args()
-    if not (EVAL / "news_day_site.py").exists():
-        print(f"evaluation data not found at {EVAL}; nothing to measure")
-        return
-    from score_clusters import score
+def crawl_and_group(base: str, folder: Path) -> tuple[dict[str, str], list[str]]:
+    """Crawl the site into a store in folder and group it; return URL -> story and a report."""
     from sqlalchemy import select
 
     from briefing.config import parse_config
@@ -60,58 +54,61 @@ def main() -> None:
     from briefing.models import ArticleUrl, StoryArticle
     from briefing.store import Store
 
+    sources = [{"name": f"o{k}", "feeds": [f"{base}/o{k}/rss.xml"]} for k in range(8)]
+    sources += [
+        {"name": "wire", "feeds": [f"{base}/wire/rss.xml"]},
+        {"name": "papers", "sitemaps": [f"{base}/papers/sitemap.xml"]},
+    ]
+    crawl = {"autothrottle": False, "concurrency_per_domain": 16}
+    config = parse_config({"crawl": crawl, "sources": sources}, base_dir=folder)
+    started = time.perf_counter()
+    summary = crawl_and_record(config)
+    crawled = time.perf_counter() - started
+    store = Store(config.store.url)
+    started = time.perf_counter()
+    report = group_pending(store, config)
+    grouped = time.perf_counter() - started
+    with store.session() as session:
+        query = select(ArticleUrl.url, StoryArticle.story_id).join(
+            StoryArticle, StoryArticle.article_id == ArticleUrl.article_id
+        )
+        story_of = {str(url): str(story) for url, story in session.execute(query)}
+    store.close()
+    return story_of, [
+        f"crawl: {summary.total.get('stored', 0)} articles stored in {crawled:.1f} s",
+        f"group: {report.enriched} enriched, {report.grouped} grouped into "
+        f"{report.new_stories} stories in {grouped:.1f} s",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keep", type=Path, help="copy the store and day-truth.json here")
+    args = parser.parse_args()
+    if not (EVAL / "news_day_site.py").exists():
+        print(f"evaluation data not found at {EVAL}; nothing to measure")
+        return
+    from score_clusters import score
+
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "site.log"
         site = subprocess.Popen(
-            [sys.executable, str(EVAL / "news_day_site.py"), str(EVAL), str(port), str(log)],
+            [sys.executable, str(EVAL / "news_day_site.py"), str(EVAL), str(port), f"{tmp}/log"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
-            wait_until_served(base)
-            sources = [{"name": f"o{k}", "feeds": [f"{base}/o{k}/rss.xml"]} for k in range(8)]
-            sources += [
-                {"name": "wire", "feeds": [f"{base}/wire/rss.xml"]},
-                {"name": "papers", "sitemaps": [f"{base}/papers/sitemap.xml"]},
-            ]
-            config = parse_config(
-                {
-                    "crawl": {"autothrottle": False, "concurrency_per_domain": 16},
-                    "sources": sources,
-                },
-                base_dir=Path(tmp),
-            )
-            started = time.perf_counter()
-            summary = crawl_and_record(config)
-            crawled = time.perf_counter() - started
-            store = Store(config.store.url)
-            started = time.perf_counter()
-            report = group_pending(store, config)
-            grouped = time.perf_counter() - started
+            wait_until_served(f"http://127.0.0.1:{port}")
+            story_of, lines = crawl_and_group(f"http://127.0.0.1:{port}", Path(tmp))
             truth = json.loads((Path(tmp) / "day-truth.json").read_text())
-            with store.session() as session:
-                story_of = dict(
-                    session.execute(
-                        select(ArticleUrl.url, StoryArticle.story_id).join(
-                            StoryArticle, StoryArticle.article_id == ArticleUrl.article_id
-                        )
-                    ).all()
-                )
             if args.keep:
-                args.keep.mkdir(parents=True, exist_ok=True)
                 shutil.copytree(tmp, args.keep, dirs_exist_ok=True)
         finally:
             site.terminate()
             site.wait()
+    print("\n".join(lines))
     gold = {url: str(entry["cluster"]) for url, entry in truth.items()}
     pred = {url: story_of[url] for url in gold if url in story_of}
-    print(f"crawl: {summary.total.get('stored', 0)} articles stored in {crawled:.1f} s")
-    print(
-        f"group: {report.enriched} enriched, {report.grouped} grouped into "
-        f"{report.new_stories} stories in {grouped:.1f} s"
-    )
     crawled_gold = {url: cluster for url, cluster in gold.items() if url in pred}
     for name, truth_part in (("all ECB+ pages", gold), ("crawled ECB+ pages", crawled_gold)):
         s = score(truth_part, pred)  # a page not crawled counts as a story of its own
