@@ -128,10 +128,13 @@ def _in_order(
 ) -> list[Story]:
     """Return the given stories (updated, quiet or closed) in their order, then the new ones."""
     still_open = {s.id for s in active}
-    out = [
-        updated.get(s.id) or build.unchanged(s, "quiet" if s.id in still_open else "closed")
-        for s in open_stories
-    ]
+
+    def status(story: Story) -> str:
+        if story.status == "merged":  # its articles live on in another story
+            return "merged"
+        return "quiet" if story.id in still_open else "closed"
+
+    out = [updated.get(s.id) or build.unchanged(s, status(s)) for s in open_stories]
     return out + sorted(new, key=lambda s: (s.first_seen or build.now, s.id))
 
 

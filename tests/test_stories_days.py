@@ -133,3 +133,25 @@ def test_articles_not_passed_as_members_stay_in_their_story() -> None:
     aceh = next(s for s in later if s.id == first[0].id)
     assert set(aceh.article_ids) == {a.id for a in ACEH}
     assert aceh.status == "developing"
+
+
+def test_an_early_split_is_repaired_and_the_emptied_story_points_to_the_whole() -> None:
+    part_a = run([ACEH[:2]])[0]  # an earlier run split one incident in two
+    part_b = run([ACEH[2:3]])[0]
+    later = group(
+        ACEH[3:], [part_a, part_b], now=START + timedelta(days=1, hours=9), members=EVERYTHING
+    )
+    whole, emptied = later
+    assert (whole.id, whole.status, set(whole.article_ids)) == (
+        part_a.id,
+        "developing",
+        {a.id for a in ACEH},
+    )
+    assert (emptied.id, emptied.status, emptied.article_ids, emptied.related) == (
+        part_b.id,
+        "merged",
+        [],
+        [part_a.id],
+    )
+    after = group(JAVA, later, now=START + timedelta(days=1, hours=10), members=EVERYTHING)
+    assert [s.status for s in after if s.id == part_b.id] == ["merged"]
