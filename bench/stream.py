@@ -330,8 +330,9 @@ def cost(per_day: int, sizes: tuple[int, ...]) -> None:
             )
         r = json.loads(done.stdout.strip().splitlines()[-1])
         print(
-            f"  {new:>5} new articles: {r['seconds']:.2f} s ({r['cpu']:.2f} s CPU), "
-            f"peak RSS {r['peak_rss_mb']:.0f} MB, {r['window']} articles in the store's week"
+            f"  {new:>5} new articles: {r['seconds']:.2f} s ({r['cpu']:.2f} s CPU), peak RSS "
+            f"{r['peak_rss_mb']:.0f} MB; re-grouped {r['regrouped']} of the week's "
+            f"{r['window']} articles"
         )
 
 
@@ -340,6 +341,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="file keeping the NLP results between runs")
     parser.add_argument("--quick", action="store_true", help="skip the sweep and the cost runs")
     parser.add_argument("--store", action="store_true", help="also run through the real store")
+    parser.add_argument("--cost-only", action="store_true", help="only the cost runs")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -347,6 +349,9 @@ def main() -> None:
         return
     if not DATA.exists():
         print(f"evaluation data not found at {DATA}; nothing to measure")
+        return
+    if args.cost_only:
+        cost(1000, (125, 250, 500, 1000))
         return
     with tempfile.TemporaryDirectory() as tmp:
         raw_days, gold = make_stream(Path(tmp))
