@@ -37,7 +37,7 @@ from briefing.stories.tracking import ArticleFeatures, GroupingParams, Story, gr
 
 NOW = datetime(2024, 3, 1, 18, tzinfo=UTC)
 GRID_K = (3, 4, 5, 6, 8)
-GRID_RESOLUTION = (1.0, 1.5, 2.0, 3.0)
+GRID_RESOLUTION = (0.015, 0.02, 0.03, 0.04, 0.05)
 GRID_FLOOR = (0.1, 0.15, 0.2)
 
 
@@ -143,7 +143,7 @@ def sweep(runs: dict[tuple, dict[str, str]], gold: dict[str, str]) -> None:
 def other_knobs(articles, gold, base: GroupingParams) -> None:
     """Print the score as the edge sharpening and the block weights move off their defaults."""
     print("\nother knobs (one at a time, the rest at defaults):")
-    for power in (1.0, 2.0, 3.0, 4.0):
+    for power in (1.5, 2.0, 2.5, 3.0):
         s = run_batch(articles, gold, replace(base, edge_power=power))
         print(f"  edge_power {power}: {fmt(s)}")
     for words, bigrams, entities in (
@@ -222,7 +222,9 @@ def incremental(articles, gold, params: GroupingParams, seed: int, days: int = 3
             for a in articles
             if day_of[a.id] == day
         ]
-        stories = group(batch, stories, now=morning + timedelta(hours=13), params=params)
+        stories = group(
+            batch, stories, now=morning + timedelta(hours=13), members=articles, params=params
+        )
     return score(gold, predictions(stories))
 
 
@@ -300,14 +302,17 @@ def child(path: Path) -> None:
     payload = pickle.loads(path.read_bytes())
     before = peak_rss_mb()
     stories: list[Story] = []
-    seconds = []
+    seconds, cpu = [], []
+    seen: list[ArticleFeatures] = []
     for number, day in enumerate(payload["days"]):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         now = NOW + timedelta(days=number)
-        stories = group(day, stories, now=now, params=payload["params"])
+        stories = group(day, stories, now=now, members=seen, params=payload["params"])
         seconds.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+        seen += day
     peak = peak_rss_mb()
-    result = {"seconds": seconds, "rss_before_mb": before, "peak_rss_mb": peak}
+    result = {"seconds": seconds, "cpu": cpu, "rss_before_mb": before, "peak_rss_mb": peak}
     print(json.dumps({**result, "pred": predictions(stories)}))
 
 
@@ -346,9 +351,6 @@ def scale(articles, gold, params: GroupingParams, sizes: tuple[int, ...]) -> Non
     for size in sizes:
         day, truth = synthetic(articles, gold, size)
         runs.append((f"{size} articles, one run", [day], truth, params))
-        if size > 2000:
-            fixed = replace(params, reference_size=size)
-            runs.append((f"{size} articles, fixed resolution (plain Louvain)", [day], truth, fixed))
     if max(sizes) > 2000:
         both, truth = synthetic(articles, gold, 2 * max(sizes), seed=2)
         halves = [[a for i, a in enumerate(both) if i % 2 == half] for half in (0, 1)]
@@ -356,7 +358,8 @@ def scale(articles, gold, params: GroupingParams, sizes: tuple[int, ...]) -> Non
     for name, days, truth, p in runs:
         result = in_child(days, p)
         s = score(truth, result["pred"])
-        timing = " then ".join(f"{t:.1f} s" for t in result["seconds"])
+        runs_timed = zip(result["seconds"], result["cpu"], strict=True)
+        timing = " then ".join(f"{t:.1f} s ({c:.1f} s CPU)" for t, c in runs_timed)
         print(
             f"  {name}: {timing}, peak RSS {result['peak_rss_mb']:.0f} MB (before grouping "
             f"{result['rss_before_mb']:.0f} MB); {fmt(s)} of {s['gold_clusters']}"

@@ -328,3 +328,57 @@ def test_a_one_word_description_is_no_speaker() -> None:
     ]
     speakers = [quote.speaker for quote in pick_quotes(quotes)]
     assert speakers == ["Jake Sullivan", "a senior US official"]
+
+
+TYPHOON = StoryInput(
+    "typhoon",
+    "Typhoon Mirinae",
+    "developing",
+    (),
+    ("Mirinae", "Okinawa"),
+    (
+        article(
+            "t-old",
+            "Eastwind",
+            30,
+            [
+                "Typhoon Mirinae strengthened over the Philippine Sea on Tuesday, experts said.",
+                "The storm was expected to pass near Okinawa later in the week, the agency said.",
+            ],
+        ),
+        article(
+            "t-mid",
+            "Courier",
+            12,
+            [
+                "Airlines cancelled more than 300 flights to and from Okinawa ahead of the storm.",
+                "Schools across the islands were told to stay closed on Thursday and Friday.",
+            ],
+        ),
+        article(
+            "t-new",
+            "Northgate",
+            2,
+            [
+                "Typhoon Mirinae made landfall on Okinawa's main island early on Thursday morning.",
+                "Two people were injured by flying debris in Naha, the prefectural police said.",
+            ],
+        ),
+    ),
+    related=(("quake", "Earthquake in Hokkaido"), ("arms", "DPRK–Russia arms talks")),
+)
+
+
+def test_whats_new_is_this_edition_newest_first_and_background_is_earlier() -> None:
+    typhoon = build((TYPHOON, ARMS), previous_article_ids=frozenset({"t-old", "a1"})).stories[-1]
+    assert typhoon.id == "typhoon" and typhoon.continuing
+    new_lines = {s for a in TYPHOON.articles[1:] for s in a.sentences}
+    assert typhoon.whats_new and set(typhoon.whats_new) <= new_lines
+    # The landfall (2 hours ago) comes before the cancellations (12 hours ago).
+    assert typhoon.whats_new[0] in TYPHOON.articles[2].sentences
+    assert set(typhoon.summary) <= set(TYPHOON.articles[0].sentences)  # Background: earlier only
+    # "See also": a related story this briefing carries links to its anchor; others are named.
+    assert [(s.label, s.anchor) for s in typhoon.see_also] == [
+        ("Earthquake in Hokkaido", None),
+        ("DPRK–Russia arms talks", "story-1"),
+    ]

@@ -76,7 +76,7 @@ def run_days(last: int, **kwargs) -> list[Story]:
     """Group day 1 .. last, one run a day, feeding each run the stories of the last."""
     stories: list[Story] = []
     for n in range(1, last + 1):
-        stories = group(day(n), stories, now=evening(n), display=show, **kwargs)
+        stories = group(day(n), stories, now=evening(n), members=ARTICLES, display=show, **kwargs)
     return stories
 
 
@@ -185,7 +185,7 @@ def test_labels_read_like_a_headline(after_three_days: list[Story]) -> None:
 
 def test_label_kept_while_the_leading_entities_hold() -> None:
     first = group(day(1), [], now=evening(1), display=show)
-    later = group(day(2), first, now=evening(2), display=show)
+    later = group(day(2), first, now=evening(2), members=ARTICLES, display=show)
     before = story_of(first, "yna-0913-kim-putin")
     after = story_of(later, "yna-0913-kim-putin")
     assert after.label == before.label
@@ -197,7 +197,7 @@ def test_label_kept_while_the_leading_entities_hold() -> None:
         before.last_seen,
         profile={**before.profile, "label_entities": ["Ukraine"]},
     )
-    relabelled = group(day(2), [shifted], now=evening(2), display=show)
+    relabelled = group(day(2), [shifted], now=evening(2), members=ARTICLES, display=show)
     names, phrase = split_label(story_of(relabelled, "yna-0913-kim-putin").label)
     assert (set(names), phrase) == ({"DPRK", "Russia"}, "arms talks")
 
@@ -245,7 +245,9 @@ def test_grouping_is_deterministic() -> None:
     for n in (1, 2, 3):
         batch = day(n)
         random.Random(n).shuffle(batch)
-        shuffled = group(batch, shuffled, now=evening(n), display=show, topics=TOPICS)
+        shuffled = group(
+            batch, shuffled, now=evening(n), members=ARTICLES, display=show, topics=TOPICS
+        )
     assert [(s.id, s.label, s.article_ids, s.status, s.topics, s.profile) for s in first] == [
         (s.id, s.label, s.article_ids, s.status, s.topics, s.profile) for s in shuffled
     ]
@@ -253,7 +255,7 @@ def test_grouping_is_deterministic() -> None:
 
 def test_rerun_with_the_same_articles_changes_nothing() -> None:
     first = group(day(1), [], now=evening(1))
-    again = group(day(1), first, now=evening(1))
+    again = group(day(1), first, now=evening(1), members=ARTICLES)
     assert partition(again) == partition(first)
     assert {s.status for s in again} == {"quiet"}
 
@@ -296,7 +298,7 @@ def test_many_unrelated_open_stories_change_nothing() -> None:
     ]
     stories: list[Story] = unrelated
     for n in (1, 2, 3):
-        stories = group(day(n), stories, now=evening(n))
+        stories = group(day(n), stories, now=evening(n), members=ARTICLES)
     grouped = [s for s in stories if not s.id.startswith("s-old-")]
     assert partition(grouped) == {frozenset(ids) for ids in GOLD.values()}
 
@@ -308,5 +310,5 @@ def test_empty_articles_and_naive_times_are_handled() -> None:
     stories = group([blank, *dated], [], now=evening(1))
     assert story_of(stories, "blank-1").label == "blank-1"
     assert story_of(stories, "blank-1").first_seen == naive.replace(tzinfo=UTC)
-    later = group(day(2), stories, now=evening(2).replace(tzinfo=None))
+    later = group(day(2), stories, now=evening(2).replace(tzinfo=None), members=dated)
     assert len(story_of(later, "yna-0914-sullivan").article_ids) == 5

@@ -25,7 +25,7 @@ from briefing.network import is_loopback
 from briefing.output.archive import paths_for, write_briefing
 from briefing.output.render import render_html
 from briefing.store.engine import Store
-from briefing.store.models import Article, BriefingRecord, Story, StoryArticle
+from briefing.store.models import Article, BriefingRecord, Story, StoryArticle, StoryLink
 from briefing.store.search import highlight, query_terms, refresh_index, search
 from briefing.web.app import APP_CSP, BRIEFING_CSP, create_app, is_hostile_path
 from briefing.web.export import ExportError, export_site
@@ -435,6 +435,18 @@ def test_hostile_labels_and_titles_show_as_inert_text(client: Client, url: str) 
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'href="javascript' not in html
+
+
+def test_story_page_links_related_stories_as_see_also(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path)
+    with archive.store.session() as session:
+        session.add(StoryLink(story_id="s-floods", related_id="s-arms"))
+        session.add(StoryLink(story_id="s-floods", related_id="s-hostile"))
+    html = archive.site.story("s-floods") or ""
+    see_also = html.split('class="see-also"')[1].split("</p>")[0]
+    assert 'See also: <a href="../stories/s-arms.html">DPRK–Russia arms talks</a>' in see_also
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in see_also and SCRIPT not in html
+    assert 'class="see-also"' not in (archive.site.story("s-arms") or "")
 
 
 def test_hostile_article_title_and_link_are_inert_on_the_story_page(client: Client) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "GlanceLine",
     "QuoteItem",
     "Section",
+    "SeeAlso",
     "SourceArticle",
     "SourceLink",
     "StoryBrief",
@@ -111,6 +112,15 @@ class QuoteItem(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
+class SeeAlso(_Serialisable):
+    """A related story: its label, and its anchor when this briefing carries it too."""
+
+    id: str
+    label: str
+    anchor: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoryBrief(_Serialisable):
     """One story written up for the reader."""
 
@@ -130,6 +140,7 @@ class StoryBrief(_Serialisable):
     article_count: int
     new_article_count: int
     latest_at: datetime | None
+    see_also: tuple[SeeAlso, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +224,7 @@ class StoryInput:
     topics: tuple[str, ...]
     entities: tuple[str, ...]
     articles: tuple[SourceArticle, ...]
+    related: tuple[tuple[str, str], ...] = ()  # (story id, label) of sibling stories
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,22 +318,18 @@ def _brief(
     vectoriser: SentenceVectoriser,
     zone: tzinfo,
     previous: frozenset[str],
+    anchors: dict[str, str] | None = None,
 ) -> StoryBrief:
     """Write one story up: summary, what's new, quotes, entities and sources."""
     articles = item.articles
     continuing = any(article.id in previous for article in articles)
-    news: tuple[str, ...] = ()
-    if continuing:
-        new = [a.sentences for a in articles if a.id not in previous]
-        old = [a.sentences for a in articles if a.id in previous]
-        new_titles = [a.title for a in articles if a.id not in previous]
-        news = whats_new(new, old, vectoriser, headlines=new_titles)
+    news, background = _news_and_background(articles, previous, vectoriser)
     summary = summarise(
-        [a.sentences for a in articles],
+        [a.sentences for a in background],
         vectoriser,
-        count=_summary_length(len(articles)),
+        count=_summary_length(len(background)),
         avoid=news,
-        headlines=[a.title for a in articles],
+        headlines=[a.title for a in background],
     )
     picked = pick_quotes(
         [a.quotes for a in articles], fresh=[a.id not in previous for a in articles]
@@ -347,7 +355,44 @@ def _brief(
         article_count=len(articles),
         new_article_count=sum(a.id not in previous for a in item.fresh),
         latest_at=max(times).astimezone(zone) if times else None,
+        see_also=tuple(
+            SeeAlso(story_id, label, (anchors or {}).get(story_id))
+            for story_id, label in item.story.related
+        ),
     )
+
+
+def _news_and_background(
+    articles: Sequence[SourceArticle], previous: frozenset[str], vectoriser: SentenceVectoriser
+) -> tuple[tuple[str, ...], list[SourceArticle]]:
+    """Pick what's new from this edition's articles; return it and the articles for Background.
+
+    A story seen before gets its news only from articles first published in this window,
+    newest first, and its Background only from earlier ones; a new story is all background.
+    """
+    background = [a for a in articles if a.id in previous]
+    if not background:
+        return (), list(articles)
+    new = [a for a in articles if a.id not in previous]
+    found = whats_new(
+        [a.sentences for a in new],
+        [a.sentences for a in background],
+        vectoriser,
+        headlines=[a.title for a in new],
+    )
+    return _newest_first_lines(found, new), background
+
+
+def _newest_first_lines(lines: Sequence[str], articles: Sequence[SourceArticle]) -> tuple[str, ...]:
+    """Order what's-new lines by their article, newest first, then by place in the article."""
+
+    def place(line: str) -> tuple[int, int]:
+        for index, article in enumerate(articles):  # articles come newest first
+            if line in article.sentences:
+                return index, article.sentences.index(line)
+        return len(articles), 0
+
+    return tuple(sorted(lines, key=place))
 
 
 def _shorten(text: str, limit: int = GLANCE_CHARS) -> str:
@@ -414,9 +459,12 @@ def compose(
     reading = [item for topic in topics for item in shown if item.watch_topic == topic]
     reading += [item for item in shown if item.watch_topic is None]
     anchors = {id(item): f"story-{n}" for n, item in enumerate(reading, start=1)}
-    args = (vectoriser, zone, previous_article_ids)
+    noted_items = list(enumerate(single[:max_stories], start=1))
+    by_story = {item.story.id: anchors[id(item)] for item in shown}
+    by_story.update((item.story.id, f"noted-{n}") for n, item in noted_items)
+    args = (vectoriser, zone, previous_article_ids, by_story)
     briefs = [_brief(item, anchors[id(item)], *args) for item in shown]
-    noted = [_brief(item, f"noted-{n}", *args) for n, item in enumerate(single[:max_stories], 1)]
+    noted = [_brief(item, f"noted-{n}", *args) for n, item in noted_items]
     generated = _aware(generated_at or datetime.now(UTC)).astimezone(zone)
     return Briefing(
         day=day,

@@ -18,7 +18,15 @@ from briefing.output.archive import write_briefing
 from briefing.output.render import render_html, render_pdf
 from briefing.stages.health import troubled_sources
 from briefing.store.engine import Store
-from briefing.store.models import Article, ArticleNlp, BriefingRecord, Story, StoryArticle, utcnow
+from briefing.store.models import (
+    Article,
+    ArticleNlp,
+    BriefingRecord,
+    Story,
+    StoryArticle,
+    StoryLink,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 MAX_ENTITIES = 6
@@ -74,11 +82,22 @@ def _story_inputs(
             .where(StoryArticle.story_id == story.id)
             .where(or_(Article.published_at < end, Article.published_at.is_(None)))
         ).all()
-        inputs.append(_story_input(story, rows, start, display))
+        inputs.append(_story_input(story, rows, start, display, _related(session, story.id)))
     return inputs
 
 
-def _story_input(story: Story, rows, start: datetime, display) -> StoryInput:  # type: ignore[no-untyped-def]
+def _related(session: Session, story_id: str) -> tuple[tuple[str, str], ...]:
+    """Return (id, label) of the stories linked to story_id, as "see also"."""
+    query = (
+        select(Story.id, Story.label)
+        .join(StoryLink, StoryLink.related_id == Story.id)
+        .where(StoryLink.story_id == story_id)
+        .order_by(StoryLink.created_at, Story.id)
+    )
+    return tuple((str(i), str(label)) for i, label in session.execute(query))
+
+
+def _story_input(story: Story, rows, start: datetime, display, related=()) -> StoryInput:  # type: ignore[no-untyped-def]
     entity_counts: Counter[str] = Counter()
     articles = []
     for article, nlp in rows:
@@ -107,6 +126,7 @@ def _story_input(story: Story, rows, start: datetime, display) -> StoryInput:  #
         topics=tuple(story.topics),
         entities=entities,
         articles=tuple(articles),
+        related=tuple(related),
     )
 
 

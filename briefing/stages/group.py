@@ -18,9 +18,9 @@ from briefing.config import Config
 from briefing.nlp.enrich import Enricher, Enrichment
 from briefing.nlp.entities import display_name, load_alias_table
 from briefing.store.engine import Store
-from briefing.store.models import Article, ArticleNlp, Story, StoryArticle, utcnow
+from briefing.store.models import Article, ArticleNlp, Story, StoryArticle, StoryLink, utcnow
 from briefing.stories.topics import Topic
-from briefing.stories.tracking import ArticleFeatures, GroupingParams, group
+from briefing.stories.tracking import ArticleFeatures, GroupingParams, group, touched_stories
 from briefing.stories.tracking import Story as StoryState
 
 log = logging.getLogger(__name__)
@@ -101,47 +101,110 @@ def _ungrouped(session: Session, until: datetime) -> list[ArticleFeatures]:
     return [features(a, Enrichment.from_dict(n.data)) for a, n in session.execute(query)]
 
 
+def _members(session: Session, article_ids: Sequence[str]) -> list[ArticleFeatures]:
+    """Read the grouping features of already grouped articles, in chunks of ids."""
+    found = []
+    for start in range(0, len(article_ids), 500):
+        chunk = article_ids[start : start + 500]
+        query = (
+            select(Article, ArticleNlp)
+            .join(ArticleNlp, ArticleNlp.article_id == Article.id)
+            .where(Article.id.in_(chunk))
+        )
+        found += [features(a, Enrichment.from_dict(n.data)) for a, n in session.execute(query)]
+    return found
+
+
 def _open_stories(session: Session, now: datetime, params: GroupingParams) -> list[StoryState]:
     since = now - timedelta(days=params.close_after_days)
-    rows = session.scalars(
-        select(Story).where(or_(Story.last_seen >= since, Story.last_seen.is_(None)))
+    rows = list(
+        session.scalars(
+            select(Story)
+            .where(or_(Story.last_seen >= since, Story.last_seen.is_(None)))
+            .where(Story.status != "merged")
+        )
     )
-    stories = []
-    for row in rows:
-        ids = session.scalars(
-            select(StoryArticle.article_id).where(StoryArticle.story_id == row.id)
+    members: dict[str, list[str]] = {row.id: [] for row in rows}
+    links: dict[str, list[str]] = {row.id: [] for row in rows}
+    ids = list(members)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for story_id, article_id in session.execute(
+            select(StoryArticle.story_id, StoryArticle.article_id)
+            .where(StoryArticle.story_id.in_(chunk))
+            .order_by(StoryArticle.added_at, StoryArticle.article_id)
+        ):
+            members[story_id].append(article_id)
+        for story_id, related_id in session.execute(
+            select(StoryLink.story_id, StoryLink.related_id)
+            .where(StoryLink.story_id.in_(chunk))
+            .order_by(StoryLink.created_at, StoryLink.related_id)
+        ):
+            links[story_id].append(related_id)
+    return [
+        StoryState(
+            id=row.id,
+            label=row.label,
+            article_ids=members[row.id],
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+            status=row.status,
+            topics=list(row.topics),
+            profile=dict(row.profile),
+            related=links[row.id],
         )
-        stories.append(
-            StoryState(
-                id=row.id,
-                label=row.label,
-                article_ids=list(ids),
-                first_seen=row.first_seen,
-                last_seen=row.last_seen,
-                status=row.status,
-                topics=list(row.topics),
-                profile=dict(row.profile),
-            )
-        )
-    return stories
+        for row in rows
+    ]
 
 
 def _save(
-    session: Session, stories: Iterable[StoryState], new_ids: set[str], now: datetime
+    session: Session,
+    stories: Iterable[StoryState],
+    before: Sequence[StoryState],
+    new_ids: set[str],
+    now: datetime,
 ) -> None:
+    """Write changed stories, moved or new memberships, and new related links."""
+    old = {s.id: s for s in before}
+    held = {a: s.id for s in before for a in s.article_ids}
+    links: list[StoryLink] = []
     for state in stories:
+        previous = old.get(state.id)
+        if previous is not None and _same(previous, state):
+            continue
         row = session.get(Story, state.id) or Story(id=state.id)
         row.label, row.status, row.topics = state.label, state.status, list(state.topics)
         row.first_seen, row.last_seen = state.first_seen, state.last_seen
         row.profile, row.updated_at = dict(state.profile), now
         session.add(row)
         for article_id in state.article_ids:
-            if article_id in new_ids:
+            if held.get(article_id) != state.id:
                 session.merge(StoryArticle(article_id=article_id, story_id=state.id, added_at=now))
+        known = set(previous.related) if previous is not None else set()
+        links += [
+            StoryLink(story_id=state.id, related_id=related, created_at=now)
+            for related in state.related
+            if related not in known
+        ]
+    session.flush()  # linked stories first: the links refer to them
+    for link in links:
+        session.merge(link)
     for article_id in new_ids:
         article = session.get(Article, article_id)
         if article is not None:
             article.grouped_at = now
+
+
+def _same(before: StoryState, after: StoryState) -> bool:
+    """Tell whether a story came back from grouping exactly as it was read."""
+    return (
+        before.status == after.status
+        and before.label == after.label
+        and before.article_ids == after.article_ids
+        and before.related == after.related
+        and before.profile == after.profile
+        and before.topics == after.topics
+    )
 
 
 def topics_from(config: Config) -> Sequence[Topic]:
@@ -169,16 +232,21 @@ def group_pending(
     if not new_articles:
         return report
     display = load_alias_table().display
+    chosen = set(touched_stories(new_articles, open_stories, now=now, params=params))
+    wanted = [a for s in open_stories if s.id in chosen for a in s.article_ids]
+    with store.session() as session:
+        members = _members(session, wanted)
     updated = group(
         new_articles,
         open_stories,
         now=now,
+        members=members,
         params=params,
         display=lambda name: display_name(name, display),
         topics=topics_from(config),
     )
     with store.session() as session:
-        _save(session, updated, {a.id for a in new_articles}, now)
+        _save(session, updated, open_stories, {a.id for a in new_articles}, now)
     report.grouped = len(new_articles)
     report.new_stories = sum(1 for s in updated if s.status == "new")
     report.developing = sum(1 for s in updated if s.status == "developing")

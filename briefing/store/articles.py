@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import delete, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from briefing.store.models import Article, ArticleUrl, Source, utcnow
+from briefing.store.models import Article, ArticleNlp, ArticleUrl, Source, utcnow
+from briefing.store.wire import Copy, is_original
 
 log = logging.getLogger(__name__)
 SaveStatus = Literal["stored", "duplicate_url", "duplicate_content"]
@@ -64,13 +65,16 @@ def known_url(session: Session, url: str) -> str | None:
     return session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == url))
 
 
-def add_alias(session: Session, article_id: str, url: str, source: str | None) -> bool:
+def add_alias(
+    session: Session,
+    article_id: str,
+    url: str,
+    source: str | None,
+    published_at: datetime | None = None,
+) -> bool:
     """Record that article_id was also found at url; return whether the URL was new."""
-    return _insert_ignore(
-        session,
-        ArticleUrl,
-        {"url": url, "article_id": article_id, "source": source, "first_seen": utcnow()},
-    )
+    values = {"url": url, "article_id": article_id, "source": source, "first_seen": utcnow()}
+    return _insert_ignore(session, ArticleUrl, {**values, "published_at": published_at})
 
 
 def ensure_source(session: Session, name: str, language: str | None = None) -> None:
@@ -91,8 +95,7 @@ def save_article(
             add_alias(session, existing, alias, record.source)
         return SaveResult("duplicate_url", existing)
     if duplicate_of:
-        for url in (record.url, *record.aliases):
-            add_alias(session, duplicate_of, url, record.source)
+        _save_copy(session, record, duplicate_of)
         return SaveResult("duplicate_content", duplicate_of)
     article_id = record.id or article_id_for(record.url)
     ensure_source(session, record.source, record.language)
@@ -103,8 +106,36 @@ def save_article(
             add_alias(session, winner, alias, record.source)
         return SaveResult("duplicate_url", winner)
     for url in dict.fromkeys((record.url, *record.aliases)):
-        add_alias(session, article_id, url, record.source)
+        add_alias(session, article_id, url, record.source, record.published_at)
     return SaveResult("stored", article_id)
+
+
+def _save_copy(session: Session, record: ArticleRecord, article_id: str) -> None:
+    """File a wire copy under the stored article; the original publication becomes the article.
+
+    The article keeps its id (stories and NLP results refer to it) and takes the original's
+    URL, outlet, time and text; the copy it replaces stays as an alias with its outlet and time.
+    """
+    stored = session.get(Article, article_id)
+    candidate = Copy(record.source, record.authors, record.text, record.published_at)
+    if stored is not None and is_original(
+        candidate, Copy(stored.source, stored.authors or [], stored.text, stored.published_at)
+    ):
+        log.info("%s is the original of %s's copy at %s", record.url, stored.source, stored.url)
+        add_alias(session, article_id, stored.url, stored.source, stored.published_at)
+        session.execute(
+            update(ArticleUrl)
+            .where(ArticleUrl.url == stored.url)
+            .values(published_at=stored.published_at)
+        )
+        ensure_source(session, record.source, record.language)
+        for name, value in _row(record, article_id).items():
+            if name not in ("id", "fetched_at"):
+                setattr(stored, name, value)
+        # The parse was of the copy's text (its republication credit line and all).
+        session.execute(delete(ArticleNlp).where(ArticleNlp.article_id == article_id))
+    for url in dict.fromkeys((record.url, *record.aliases)):
+        add_alias(session, article_id, url, record.source, record.published_at)
 
 
 def _row(record: ArticleRecord, article_id: str) -> dict[str, Any]:

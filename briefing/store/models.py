@@ -90,6 +90,8 @@ class ArticleUrl(Base):
     )
     source: Mapped[str | None] = mapped_column(String(64))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the outlet at this URL published it: a wire copy's republication time.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CrawlRun(Base):
@@ -148,6 +150,19 @@ class StoryArticle(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_story_articles_story", "story_id"),)
+
+
+class StoryLink(Base):
+    """A related story ("see also"): a sibling incident, or the story this one merged into."""
+
+    __tablename__ = "story_links"
+    story_id: Mapped[str] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    related_id: Mapped[str] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class BriefingRecord(Base):

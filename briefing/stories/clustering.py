@@ -46,23 +46,29 @@ class ArticleFeatures:
 
 @dataclass(frozen=True, slots=True)
 class GroupingParams:
-    """Tuning knobs; defaults sit on the plateau measured by bench/grouping.py."""
+    """Tuning knobs; defaults sit on the plateau measured by bench/stream.py."""
 
     neighbours: int = 5  # k of the k-nearest-neighbour graph
-    resolution: float = 1.5  # Louvain resolution for a graph of reference_size articles
-    reference_size: int = 500  # larger graphs get a proportionally larger resolution
-    edge_power: float = 3.0  # sharpen similarities so strong links dominate weak ones
+    # Louvain resolution per unit of the graph's total edge weight. Modularity's penalty for
+    # joining two groups is resolution * K_a * K_b / 2m; scaling the resolution with m makes
+    # that penalty depend on the two groups' own degrees only, so a day of 10,000 articles,
+    # a whole batch and the few stories one run re-groups all cut the same way.
+    resolution: float = 0.03
+    edge_power: float = 2.0  # sharpen similarities so strong links dominate weak ones
     min_similarity: float = 0.15  # edges weaker than this are dropped
     word_weight: float = 0.5
     bigram_weight: float = 0.2
     entity_weight: float = 0.3
     title_repeat: int = 2  # title words count this many times over
     text_chars: int = 4000  # only the lead of long articles is read
-    decay_days: float = 2.0  # beyond a day apart, similarity decays with this half-life...
-    decay_floor: float = 0.5  # ...down to this share, since stories do continue for weeks
+    decay_days: float = 1.0  # beyond a day apart, similarity decays with this half-life...
+    decay_floor: float = 0.3  # ...down to this share, since stories do continue for weeks
     close_after_days: float = 7.0  # a story quiet this long is no longer open
     profile_terms: int = 40  # bound on each block of a story profile
-    block_rows: int = 1024  # rows per sparse product block
+    related_similarity: float = 0.2  # stories with centroids this close are "related"
+    max_related: int = 3
+    block_rows: int = 1024  # rows per sparse product block...
+    block_cells: int = 8_000_000  # ...fewer when a block would hold more similarities than this
     seed: int = 7
 
 
@@ -201,9 +207,11 @@ def nearest(
     """Find each left row's k most similar right rows by blocked sparse products."""
     transposed = right.T.tocsr()
     found: list[list[tuple[int, float]]] = []
-    for start in range(0, left.shape[0], params.block_rows):
-        sims = (left[start : start + params.block_rows] @ transposed).tocsr()
-        row_days = left_days[start : start + params.block_rows]
+    # News vocabularies overlap, so a block of similarities is nearly dense: bound its size.
+    rows = max(16, min(params.block_rows, params.block_cells // max(1, right.shape[0])))
+    for start in range(0, left.shape[0], rows):
+        sims = (left[start : start + rows] @ transposed).tocsr()
+        row_days = left_days[start : start + rows]
         offset = start if same else None
         found.extend(top_neighbours(sims, row_days, right_days, k, params, offset))
     return found
@@ -244,20 +252,21 @@ def knn_edges(
 def communities(
     n_nodes: int, edges: Mapping[tuple[int, int], float], params: GroupingParams
 ) -> list[list[int]]:
-    """Partition nodes by Louvain with a resolution that grows with the graph."""
+    """Partition nodes by Louvain with a resolution proportional to the total edge weight."""
     graph = nx.Graph()
     graph.add_nodes_from(range(n_nodes))
     graph.add_weighted_edges_from(
         (a, b, w**params.edge_power) for (a, b), w in sorted(edges.items())
     )
     # Modularity's penalty for merging two groups shrinks as the graph grows (its resolution
-    # limit), so a day of 10,000 articles would merge sibling events that 500 keep apart.
-    # Scaling the resolution with the linked node count (isolated nodes, such as open stories
-    # nothing new resembles, do not count) ties the penalty to local degrees instead.
-    linked = sum(1 for _node, degree in graph.degree() if degree)
-    resolution = params.resolution * max(linked, params.reference_size) / params.reference_size
+    # limit): a day of 10,000 articles would merge sibling events that 500 keep apart, and a
+    # run that re-groups a few stories would split what a whole batch keeps together.
+    # A resolution proportional to the total weight makes the penalty local (see GroupingParams).
+    total = graph.size(weight="weight")
+    if total <= 0:
+        return [[node] for node in range(n_nodes)]
     found = nx.community.louvain_communities(
-        graph, weight="weight", resolution=resolution, seed=params.seed
+        graph, weight="weight", resolution=params.resolution * total, seed=params.seed
     )
     return sorted((sorted(c) for c in found), key=lambda c: c[0])
 

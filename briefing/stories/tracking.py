@@ -1,54 +1,27 @@
 """Group articles into stories that continue across days: pure functions, no store, no I/O.
 
-Each run builds one k-nearest-neighbour graph over the new articles and the open stories'
-profiles (word, bigram and entity TF-IDF similarities, decayed by publication time) and cuts
-it into Louvain communities. Articles in a community with an open story join that story;
-the others start new stories. A profile is the mean of its articles' vectors, so an article's
-similarity to it is its average similarity to the story's articles.
+Each run re-groups the open window jointly (briefing.stories.regroup): the new articles and every
+article of the open stories they come near form one k-nearest-neighbour graph over word,
+bigram and entity TF-IDF similarities, decayed by publication time, cut into Louvain
+communities. Each community keeps the id of the old story it overlaps most; the others are
+new stories, linked as "related" to the stories they resemble without being the same event.
+The result depends on the articles, not on the order they were crawled in or how the runs
+were split: grouping day by day gives the stories that one batch over the same days gives.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
-import numpy as np
-from scipy import sparse
-
-from briefing.stories.clustering import (
-    BLOCKS,
-    ArticleFeatures,
-    GroupingParams,
-    article_counts,
-    as_utc,
-    block_weights,
-    communities,
-    day_numbers,
-    knn_edges,
-    merged_vector,
-    row_terms,
-    stacked,
-    summed_rows,
-    term_matrix,
-    tfidf,
-)
-from briefing.stories.labels import (
-    best_phrase,
-    compose_label,
-    dominant_entities,
-    entity_stats,
-    label_still_fits,
-    merged_entity_stats,
-    merged_phrase_stats,
-    phrase_stats,
-    short_title,
-    story_label,
-)
-from briefing.stories.topics import Topic, matched, topic_hits
+from briefing.stories.clustering import ArticleFeatures, GroupingParams, as_utc
+from briefing.stories.labels import story_label
+from briefing.stories.regroup import Counts, Regrouped, regroup, touched
+from briefing.stories.story_build import Story, StoryBuilder, when
+from briefing.stories.topics import Topic
 
 __all__ = [
     "ArticleFeatures",
@@ -59,27 +32,10 @@ __all__ = [
     "is_open",
     "story_id",
     "story_label",
+    "touched_stories",
 ]
 
 log = logging.getLogger(__name__)
-
-PROFILE_VERSION = 1
-PROFILE_MEMORY = 20  # the profile weighs old articles as at most this many, so it can drift
-PROFILE_NAMES = 15  # entities and phrases remembered for labelling
-
-
-@dataclass(slots=True)
-class Story:
-    """A group of articles about one event, as it stands after a grouping run."""
-
-    id: str
-    label: str
-    article_ids: list[str]
-    first_seen: datetime | None
-    last_seen: datetime | None
-    status: str = "new"  # new | developing | quiet | closed
-    topics: list[str] = field(default_factory=list)
-    profile: dict = field(default_factory=dict)  # bounded, JSON-serialisable matching state
 
 
 def story_id(first_article_id: str) -> str:
@@ -93,212 +49,153 @@ def is_open(story: Story, now: datetime, params: GroupingParams = GroupingParams
     return last is None or as_utc(now) - as_utc(last) <= timedelta(days=params.close_after_days)
 
 
+def touched_stories(
+    new_articles: Sequence[ArticleFeatures],
+    open_stories: Sequence[Story],
+    *,
+    now: datetime,
+    params: GroupingParams = GroupingParams(),
+    cache: dict[str, Counts] | None = None,
+) -> list[str]:
+    """Return the ids of the open stories a run over new_articles re-groups.
+
+    The caller passes these stories' articles to group() as members; no other story changes.
+    cache keeps the articles' term counts for the run's next step.
+    """
+    active = [s for s in open_stories if is_open(s, as_utc(now), params) and s.article_ids]
+    known = {a for s in open_stories for a in s.article_ids}
+    fresh = [a for a in _unique(new_articles) if a.id not in known]
+    vectors = [s.profile.get("vectors", {}) for s in active]
+    seen = [s.last_seen for s in active]
+    return [active[i].id for i in touched(fresh, vectors, seen, params, cache)]
+
+
 def group(
     new_articles: Sequence[ArticleFeatures],
     open_stories: Sequence[Story],
     *,
     now: datetime,
+    members: Iterable[ArticleFeatures] = (),
     params: GroupingParams = GroupingParams(),
     display: Callable[[str], str] = str,
     topics: Sequence[Topic] = (),
 ) -> list[Story]:
     """Put every new article in exactly one story; return the given stories updated, then new ones.
 
-    Stories quiet for longer than close_after_days come back with status "closed" and take no
-    articles. Articles already in a given story are ignored, so a re-run changes nothing.
+    members are the articles of the open stories (at least of those touched_stories names):
+    a touched story whose articles are given is re-grouped with the new articles, so its
+    articles may move; articles not given stay where they are. Stories quiet for longer than
+    close_after_days come back "closed"; a story whose articles all went to another comes
+    back "merged", related to it. Articles already in a given story are ignored, so a re-run
+    changes nothing.
     """
     now = as_utc(now)
     active = [s for s in open_stories if is_open(s, now, params)]
-    known = {article_id for s in open_stories for article_id in s.article_ids}
-    unique = {a.id: a for a in new_articles if a.id not in known}
-    articles = [unique[i] for i in sorted(unique)]  # input order must not matter
-    joins, fresh, added = _assign(articles, active, now, params) if articles else ({}, [], {})
-    update = _Update(now, params, display, topics)
-    position = {id(story): index for index, story in enumerate(active)}
-    out = []
-    for story in open_stories:
-        index = position.get(id(story))
-        if index is None:
-            out.append(_with_status(story, "closed"))
-        elif index in joins:
-            members = [articles[i] for i in joins[index]]
-            out.append(update.grow(story, members, added[("join", index)]))
-        else:
-            out.append(_with_status(story, "quiet"))
-    new = [
-        update.start([articles[i] for i in members], added[("new", n)])
-        for n, members in enumerate(fresh)
-    ]
-    out.extend(sorted(new, key=lambda s: (s.first_seen or now, s.id)))
+    known = {a for s in open_stories for a in s.article_ids}
+    fresh = [a for a in _unique(new_articles) if a.id not in known]
+    build = StoryBuilder(now, params, display, topics)
+    if not fresh:
+        return _in_order(open_stories, active, {}, [], build)
+    pool = {a.id: a for a in members}
+    cache: dict[str, Counts] = {}  # each article's term counts, computed once this run
+    chosen = set(touched_stories(fresh, active, now=now, params=params, cache=cache))
+    moving = [s for s in active if s.id in chosen and any(a in pool for a in s.article_ids)]
+    old_story = {a: s.id for s in moving for a in s.article_ids if a in pool}
+    nodes = sorted([*fresh, *(pool[a] for a in old_story)], key=lambda a: a.id)
+    moved = {s.id for s in moving}
+    background = [s.profile.get("vectors", {}) for s in active if s.id not in moved]
+    window = regroup(nodes, old_story, background, params, cache)
+    build = replace(build, placed=frozenset(a.id for a in nodes))
+    updated, new = _apply(window, nodes, moving, {a.id for a in fresh}, build)
     log.info(
-        "grouped %d articles: %d stories grew, %d new, %d closed",
-        len(articles),
-        len(joins),
-        len(new),
-        len(open_stories) - len(active),
+        "grouped %d articles with %d of %d open stories: %d new stories, %d developing",
+        len(fresh),
+        len(moving),
+        len(active),
+        sum(s.status == "new" for s in new),
+        sum(s.status == "developing" for s in updated.values()),
     )
-    return out
+    return _in_order(open_stories, active, updated, new, build)
 
 
-def _assign(
-    articles: Sequence[ArticleFeatures],
+def _in_order(
+    open_stories: Sequence[Story],
     active: Sequence[Story],
-    now: datetime,
-    params: GroupingParams,
-) -> tuple[dict[int, list[int]], list[list[int]], dict[tuple[str, int], dict]]:
-    """Send each new article to an open story or a new group.
+    updated: dict[str, Story],
+    new: Sequence[Story],
+    build: StoryBuilder,
+) -> list[Story]:
+    """Return the given stories (updated, quiet or closed) in their order, then the new ones."""
+    still_open = {s.id for s in active}
 
-    Returns joins (open story index -> article indices), new groups, and per group the
-    summed article vectors of each block, for the profiles.
+    def status(story: Story) -> str:
+        if story.status == "merged":  # its articles live on in another story
+            return "merged"
+        return "quiet" if story.id in still_open else "closed"
+
+    out = [updated.get(s.id) or build.unchanged(s, status(s)) for s in open_stories]
+    return out + sorted(new, key=lambda s: (s.first_seen or build.now, s.id))
+
+
+def _unique(articles: Iterable[ArticleFeatures]) -> list[ArticleFeatures]:
+    """Drop repeated ids and sort by id: input order must not matter."""
+    unique = {a.id: a for a in articles}
+    return [unique[i] for i in sorted(unique)]
+
+
+def _apply(
+    window: Regrouped,
+    nodes: Sequence[ArticleFeatures],
+    moving: Sequence[Story],
+    fresh: set[str],
+    build: StoryBuilder,
+) -> tuple[dict[str, Story], list[Story]]:
+    """Turn the window's clusters back into stories: continued, new, or merged away."""
+    by_id = {s.id: s for s in moving}
+    ids = [
+        owner or _new_id([nodes[i] for i in members], fresh, build.now)
+        for owner, members in zip(window.owners, window.clusters, strict=True)
+    ]
+    updated: dict[str, Story] = {}
+    new: list[Story] = []
+    for n, members in enumerate(window.clusters):
+        articles = [nodes[i] for i in members]
+        related = [ids[other] for other, _ in window.related[n]]
+        old = by_id.get(ids[n])
+        story = build.story(ids[n], old, articles, fresh, window.vectors[n], related)
+        (updated.__setitem__(story.id, story) if old else new.append(story))
+    for story in moving:
+        if story.id not in updated:
+            updated[story.id] = _merged_away(story, window, nodes, ids, build)
+    return updated, new
+
+
+def _merged_away(
+    story: Story,
+    window: Regrouped,
+    nodes: Sequence[ArticleFeatures],
+    ids: list[str],
+    build: StoryBuilder,
+) -> Story:
+    """Return a story whose articles all joined other stories, pointing at the main one."""
+    where = {nodes[i].id: n for n, members in enumerate(window.clusters) for i in members}
+    taken = [where[a] for a in story.article_ids if a in where]
+    kept = [a for a in story.article_ids if a not in where]
+    if kept:  # articles the caller did not pass stay, so the story goes on with them
+        return build.unchanged(replace(story, article_ids=kept), "quiet")
+    target = ids[max(set(taken), key=lambda n: (taken.count(n), -n))] if taken else None
+    merged = build.unchanged(replace(story, article_ids=[]), "merged")
+    merged.related = [target] if target else []
+    return merged
+
+
+def _new_id(articles: Sequence[ArticleFeatures], fresh: set[str], now: datetime) -> str:
+    """Name a new story after its earliest new article (never yet in a story, so unused).
+
+    A story split off from old articles only takes an id from its member list instead:
+    each of those articles may already have named a story.
     """
-    blocks, profiles, terms = _matrices(articles, active, params)
-    weights = block_weights(params)
-    article_rows, story_rows = stacked(blocks, weights), stacked(profiles, weights)
-    days = day_numbers([a.published_at for a in articles])
-    story_days = day_numbers([s.last_seen for s in active])
-    edges = knn_edges(article_rows, days, params, story_rows, story_days)
-    n_articles = len(articles)
-    joins: dict[int, list[int]] = {}
-    fresh: list[list[int]] = []
-    for members in communities(n_articles + len(active), edges, params):
-        own = [i for i in members if i < n_articles]
-        held = [i - n_articles for i in members if i >= n_articles]
-        if own and not held:
-            fresh.append(own)
-        elif own:
-            # Open stories never merge: each article joins the community's story nearest to it.
-            sims = (article_rows[own] @ story_rows[held].T).toarray()
-            for article, best in zip(own, sims.argmax(axis=1), strict=True):
-                joins.setdefault(held[int(best)], []).append(article)
-    keys = [("join", i) for i in joins] + [("new", n) for n in range(len(fresh))]
-    return joins, fresh, _group_vectors(blocks, terms, keys, [*joins.values(), *fresh])
-
-
-def _group_vectors(
-    blocks: dict[str, sparse.csr_matrix],
-    terms: dict[str, list[str]],
-    keys: Sequence[tuple[str, int]],
-    groups: Sequence[Sequence[int]],
-) -> dict[tuple[str, int], dict]:
-    """Sum each group's article rows, per block, as term -> weight."""
-    added: dict[tuple[str, int], dict] = {key: {} for key in keys}
-    for block in BLOCKS:
-        summed = summed_rows(blocks[block], groups)
-        for row, key in enumerate(keys):
-            added[key][block] = row_terms(summed, row, terms[block])
-    return added
-
-
-def _matrices(
-    articles: Sequence[ArticleFeatures], stories: Sequence[Story], params: GroupingParams
-) -> tuple[dict[str, sparse.csr_matrix], dict[str, sparse.csr_matrix], dict[str, list[str]]]:
-    """Build per-block TF-IDF rows of articles and profile rows of stories over one vocabulary."""
-    counts = [article_counts(a, params) for a in articles]
-    blocks, profiles, terms = {}, {}, {}
-    for block in BLOCKS:
-        vocab: dict[str, int] = {}
-        docs = term_matrix([c[block] for c in counts], vocab)
-        profile = term_matrix([s.profile.get("vectors", {}).get(block, {}) for s in stories], vocab)
-        docs.resize((docs.shape[0], len(vocab)))
-        profile.resize((profile.shape[0], len(vocab)))
-        # Each open story counts as one document, so a small day still has a background IDF.
-        other_df = np.bincount(profile.indices, minlength=len(vocab))
-        blocks[block] = tfidf(docs, other_df, len(stories))
-        profiles[block] = profile
-        terms[block] = list(vocab)
-    return blocks, profiles, terms
-
-
-def _when(article: ArticleFeatures, now: datetime) -> datetime:
-    """Return when an article appeared: its publication time, else the run's time."""
-    return as_utc(article.published_at) if article.published_at else now
-
-
-def _with_status(story: Story, status: str) -> Story:
-    """Copy a story with a new status."""
-    return replace(
-        story,
-        status=status,
-        article_ids=list(story.article_ids),
-        topics=list(story.topics),
-        profile=dict(story.profile),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Update:
-    """Build new and grown stories with the run's settings."""
-
-    now: datetime
-    params: GroupingParams
-    display: Callable[[str], str]
-    topics: Sequence[Topic]
-
-    def start(self, articles: Sequence[ArticleFeatures], added: dict) -> Story:
-        """Start a story whose id comes from its earliest article."""
-        ordered = sorted(articles, key=lambda a: (_when(a, self.now), a.id))
-        empty = Story(story_id(ordered[0].id), "", [], None, None, profile={})
-        story = self.grow(empty, ordered, added)
-        story.status = "new"
-        if not story.label:
-            story.label = short_title(ordered[0].title) or ordered[0].id
-        return story
-
-    def grow(self, story: Story, articles: Sequence[ArticleFeatures], added: dict) -> Story:
-        """Return the story with new articles, refreshed profile, label, times and topics."""
-        ordered = sorted(articles, key=lambda a: (_when(a, self.now), a.id))
-        times = [_when(a, self.now) for a in ordered]
-        old = story.profile if story.profile.get("version") == PROFILE_VERSION else {}
-        profile = self.profile(old, len(story.article_ids), ordered, added)
-        article_ids = [*story.article_ids, *(a.id for a in ordered)]
-        shown = list(old.get("label_entities", []))
-        label = story.label
-        if not label or not label_still_fits(shown, profile["entities"]):
-            shown = dominant_entities(profile["entities"])
-            phrase = best_phrase(profile["phrases"], shown)
-            label = compose_label(shown, phrase, self.display, fallback=story.label)
-        profile["label_entities"] = shown
-        topics = (
-            matched(profile["topic_hits"], len(article_ids), self.topics)
-            if self.topics
-            else list(story.topics)
-        )
-        return Story(
-            id=story.id,
-            label=label,
-            article_ids=article_ids,
-            first_seen=min(as_utc(t) for t in (story.first_seen, times[0]) if t is not None),
-            last_seen=max(as_utc(t) for t in (story.last_seen, times[-1]) if t is not None),
-            status="developing",
-            topics=topics,
-            profile=profile,
-        )
-
-    def profile(
-        self, old: dict, n_old: int, articles: Sequence[ArticleFeatures], added: dict
-    ) -> dict[str, Any]:
-        """Fold new articles into a profile: mean vectors, entity and phrase counts, topic hits."""
-        hits = dict(old.get("topic_hits", {}))
-        for name, count in topic_hits(articles, self.topics).items():
-            hits[name] = hits.get(name, 0) + count
-        vectors = old.get("vectors", {})
-        return {
-            "version": PROFILE_VERSION,
-            "vectors": {
-                b: merged_vector(
-                    vectors.get(b, {}),
-                    min(n_old, PROFILE_MEMORY),
-                    added.get(b, {}),
-                    len(articles),
-                    self.params.profile_terms,
-                )
-                for b in BLOCKS
-            },
-            "entities": merged_entity_stats(
-                old.get("entities", {}), entity_stats(articles), PROFILE_NAMES
-            ),
-            "phrases": merged_phrase_stats(
-                old.get("phrases", {}), phrase_stats(articles), PROFILE_NAMES
-            ),
-            "topic_hits": hits,
-        }
+    new = [a for a in articles if a.id in fresh]
+    if new:
+        return story_id(min(new, key=lambda a: (when(a, now), a.id)).id)
+    return story_id("split:" + ",".join(sorted(a.id for a in articles)))

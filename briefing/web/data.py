@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from briefing.errors import ArchiveError
 from briefing.output.archive import list_briefings, paths_for, read_json
-from briefing.store.models import Article, BriefingRecord, Story, StoryArticle
+from briefing.store.models import Article, BriefingRecord, Story, StoryArticle, StoryLink
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class StoryView:
     article_count: int
     briefings: tuple[date, ...]
     days: tuple[TimelineDay, ...]
+    related: tuple[tuple[str, str], ...] = ()  # (id, label): "see also"
 
 
 def archive_days(archive_dir: Path) -> list[date]:
@@ -208,4 +209,13 @@ def story_view(
         article_count=len(articles),
         briefings=tuple(briefings),
         days=_timeline(articles, briefings, zone),
+        related=tuple(
+            (str(i), str(label))
+            for i, label in session.execute(
+                select(Story.id, Story.label)
+                .join(StoryLink, StoryLink.related_id == Story.id)
+                .where(StoryLink.story_id == story_id)
+                .order_by(StoryLink.created_at, Story.id)
+            )
+        ),
     )

@@ -1,7 +1,7 @@
 """source_health: each source's latest health and the status last mailed to the admin
 
-Revision ID: 0004_source_health
-Revises: 0003
+Revision ID: 0005_source_health
+Revises: 0004_story_links
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_source_health"
-down_revision = "0003"
+revision = "0005_source_health"
+down_revision = "0004_story_links"
 branch_labels = None
 depends_on = None
 
