@@ -130,6 +130,7 @@ class StoryBrief(_Serialisable):
     article_count: int
     new_article_count: int
     latest_at: datetime | None
+    kicker: str = ""  # a line above the headline, set by an editor at the desk
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,7 @@ class Briefing(_Serialisable):
     counts: Counts
     omitted_stories: int
     source_notes: tuple[str, ...] = ()  # sources silent or failing, named in the colophon
+    editor_note: str = ""  # the editor's note printed at the top (see briefs/overrides.py)
 
     @property
     def stories(self) -> tuple[StoryBrief, ...]:
