@@ -201,3 +201,24 @@ def publish_draft(store: Store, config: Config, day: date) -> None:
         session.add(record_row)
 
     store.run(work)
+
+
+def open_day(store: Store, config: Config, now: datetime | None = None) -> date:
+    """Return the edition an editor most likely means: the newest open draft, else the next."""
+    with store.session() as session:
+        newest = session.scalar(
+            select(Edition.day)
+            .where(Edition.status.in_(("draft", "held")))
+            .order_by(Edition.day.desc())
+            .limit(1)
+        )
+    return newest or upcoming_day(config, now)
+
+
+def refresh_draft(store: Store, config: Config, day: date) -> Draft | None:
+    """Rebuild day's draft after a correction, when it has one and is still open."""
+    if not draft_paths(config, day).json.is_file():
+        return None
+    if closed_reason(store, day, edition(store, day)):
+        return None
+    return build_draft(store, config, day)
