@@ -184,7 +184,7 @@ def lead_command(
 @story_app.command("order")
 def order_command(
     story: Annotated[str, typer.Argument(metavar="STORY", help="Story id.")],
-    where: Annotated[str, typer.Argument(metavar="up|down|SECTION", help="Direction or section.")],
+    where: Annotated[str, typer.Argument(metavar="WHERE", help="up, down, or a section title.")],
     day: DateOption = None,
     editor: EditorOption = None,
 ) -> None:
