@@ -145,7 +145,7 @@ def test_the_next_days_build_keeps_the_merge_and_the_headline(newsroom_) -> None
 
 
 def test_a_new_article_grouped_into_a_merged_story_follows_the_merge(newsroom_) -> None:  # type: ignore[no-untyped-def]
-    config, store = newsroom_
+    _config, store = newsroom_
     noto, malatya = (
         story_of(store, "kyodo-0913-noto-quake"),
         story_of(store, "aa-0913-malatya-quake"),
@@ -186,7 +186,7 @@ def test_order_and_sections_hold_for_one_edition(newsroom_) -> None:  # type: ig
     order = [s.id for s in draft.briefing.stories]
     last = order[-1]
     corrections.reorder(store, DAY1, last, -10, order, EDITOR)
-    assert [s.id for s in compose_day(store, config, DAY1)[0].stories][0] == last
+    assert next(s.id for s in compose_day(store, config, DAY1)[0].stories) == last
     titles = [s.title for s in draft.briefing.sections]
     corrections.set_section(store, DAY1, last, "Also noted", titles, EDITOR)
     first = compose_day(store, config, DAY1)[0]
@@ -198,7 +198,7 @@ def test_order_and_sections_hold_for_one_edition(newsroom_) -> None:  # type: ig
 
 
 def test_mistakes_are_refused_and_nothing_is_stored(newsroom_) -> None:  # type: ignore[no-untyped-def]
-    config, store = newsroom_
+    _config, store = newsroom_
     nk = story_of(store, "yna-0913-kim-putin")
     cases = [
         lambda: corrections.rename(store, "nope", "x", "", EDITOR),
