@@ -95,3 +95,32 @@ def story_of(store: Store, article_id: str) -> str:
         row = session.get(StoryArticle, article_id)
         assert row is not None, article_id
         return row.story_id
+
+
+class AppClient:
+    """A synchronous client over an ASGI app, in process, keeping cookies like a browser."""
+
+    def __init__(self, app: Any) -> None:
+        import asyncio
+
+        import httpx
+
+        self.loop = asyncio.new_event_loop()
+        transport = httpx.ASGITransport(app=app)
+        self.client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        self.cookies = self.client.cookies
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("follow_redirects", True)
+        return self.loop.run_until_complete(self.client.request(method, url, **kwargs))
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("follow_redirects", False)
+        return self.request("POST", url, **kwargs)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
