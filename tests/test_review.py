@@ -154,3 +154,20 @@ def test_approve_and_send_now_before_the_send_time(smtp, tmp_path: Path) -> None
     approve(store, config, DAY1, EDITOR, send_now=True, now=draft_time(config))
     run_daily(config, DAY1, now=config.briefing_due(DAY1))
     assert len(recorder.to(READER)) == 1
+
+
+def test_briefing_run_draft_and_the_daemons_draft_job(tmp_path: Path) -> None:
+    from briefing.schedule.jobs import JobTargets, run_job, run_once
+    from briefing.stages.review import upcoming_day
+
+    config, _store = newsroom(tmp_path)
+    report = run_once(config, crawl=False, draft=True)
+    assert report.daily.day == upcoming_day(config)
+    assert draft_paths(config, report.daily.day).html.is_file()
+    path = tmp_path / "daemon" / "briefing.toml"
+    path.parent.mkdir()
+    path.write_text('[review]\nenabled = true\n[[editors]]\nemail = "editor@example.org"\n')
+    draft = run_job("draft", str(path), JobTargets().draft)
+    assert draft.paths.html.is_file() and "drafts" in draft.paths.html.parts
+    (note,) = (tmp_path / "daemon" / "outbox").glob("*.eml")
+    assert "Draft ready" in note.read_text()
