@@ -225,6 +225,49 @@ class HealthConfig(_Section):
     max_skipped_share: float = Field(0.5, ge=0, le=1)  # of pages fetched in the last crawl
 
 
+class ReviewConfig(_Section):
+    """The editor's desk: a draft before the send, and what happens when nobody approves it."""
+
+    enabled: bool = False
+    draft_at: str = ""  # HH:MM; empty: 30 minutes before [schedule] daily
+    unreviewed: Literal["send", "hold"] = "send"
+    session_hours: float = Field(12, gt=0, le=24 * 30)  # how long a desk sign-in lasts
+
+    @field_validator("draft_at")
+    @classmethod
+    def _draft_at(cls, value: str) -> str:
+        if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"must be HH:MM (24-hour), got {value!r}")
+        return value
+
+
+class EditorConfig(_Section):
+    """An editor who may sign in to the desk (password hash: `briefing editors add`)."""
+
+    email: str
+    name: str = ""
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        try:
+            return parse_address(value)
+        except MailError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class WebConfig(_Section):
+    """The web app's public face: its address, and whether editing may go over plain HTTP."""
+
+    base_url: str = ""  # public address, e.g. https://briefing.example.org
+    allow_http: bool = False  # let the desk run beyond loopback without https (not advised)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return _check_url(value, "base_url").rstrip("/") if value else value
+
+
 class SubscriberConfig(_Section):
     email: str
     name: str = ""
@@ -245,6 +288,9 @@ class Config(_Section):
     mail: MailConfig = MailConfig()
     health: HealthConfig = HealthConfig()
     subscribers: list[SubscriberConfig] = []
+    review: ReviewConfig = ReviewConfig()
+    editors: list[EditorConfig] = []
+    web: WebConfig = WebConfig()
     base_dir: Path = Path(".")
 
     @field_validator("timezone")
@@ -278,6 +324,21 @@ class Config(_Section):
         local = (now or datetime.now(self.tz)).astimezone(self.tz)
         due = self.briefing_due(local.date())
         return local.date() if due <= local else local.date() - timedelta(days=1)
+
+    def draft_due(self, day: date) -> datetime:
+        """Return the moment (UTC) day's draft is due: `[review] draft_at`, else 30 min early."""
+        if self.review.draft_at:
+            hour, minute = self.review.draft_at.split(":")
+            at = datetime.combine(day, time(int(hour), int(minute)), self.tz)
+            if at.astimezone(UTC) <= self.briefing_due(day):
+                return at.astimezone(UTC)
+            return (at - timedelta(days=1)).astimezone(UTC)  # e.g. 23:00 the evening before
+        return self.briefing_due(day) - timedelta(minutes=30)
+
+    def editor(self, email: str) -> EditorConfig | None:
+        """Return the editor with this address (any case), or None."""
+        wanted = email.strip().casefold()
+        return next((e for e in self.editors if e.email.casefold() == wanted), None)
 
     def source(self, name: str) -> SourceConfig:
         """Return the source called name, or raise ConfigError."""

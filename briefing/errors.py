@@ -68,3 +68,9 @@ class ExportError(BriefingError):
     """An export cannot be written."""
 
     label = "export error"
+
+
+class DeskError(BriefingError):
+    """An editorial correction or approval that cannot be made (unknown story, sent edition)."""
+
+    label = "desk error"

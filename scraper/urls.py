@@ -57,7 +57,7 @@ def _canonical(url: str) -> str:
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
         if not TRACKING_PARAMS.match(key)
     ]
-    path = re.sub(r"/{2,}", "/", parts.path) or "/"
+    path = re.sub(r"/{2,}", "/", parts.path).strip() or "/"  # no stray spaces at its ends
     return urlunsplit((scheme, host, path, urlencode(query, doseq=True), ""))
 
 

@@ -169,6 +169,9 @@ def test_every_command_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> 
             ["group"],
             ["stories"],
             ["build"],
+            ["run", "--no-crawl", "--draft"],  # the demo has review on: the desk's commands
+            ["review"],
+            ["approve", "--send-now", "--editor", "editor@demo.example.org"],
             ["send"],
             ["export", "articles"],
             ["archive", "list"],
@@ -177,7 +180,7 @@ def test_every_command_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> 
             assert result.exit_code == 0, (command, result.output[-1500:])
             outputs[command[0]] = result.output
     gc.collect()  # within the test, whose filter ignores the ResourceWarnings (see above)
-    assert "sent 1" in outputs["send"]
+    assert "sent to 1 subscriber(s)" in outputs["approve"]
     assert outputs["export"].count('"url"') >= 30
     store = Store(postgres_url)
     with store.session() as session:

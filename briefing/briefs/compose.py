@@ -141,6 +141,7 @@ class StoryBrief(_Serialisable):
     new_article_count: int
     latest_at: datetime | None
     see_also: tuple[SeeAlso, ...] = ()
+    kicker: str = ""  # a line above the headline, set by an editor at the desk
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,7 @@ class Briefing(_Serialisable):
     counts: Counts
     omitted_stories: int
     source_notes: tuple[str, ...] = ()  # sources silent or failing, named in the colophon
+    editor_note: str = ""  # the editor's note printed at the top (see briefs/overrides.py)
 
     @property
     def stories(self) -> tuple[StoryBrief, ...]:

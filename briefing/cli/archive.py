@@ -39,6 +39,16 @@ def _site(cfg: Config) -> Any:
     return Site(Path(cfg.archive.dir), Store(cfg.store.url), cfg.briefing.title, cfg.tz)
 
 
+def _desk(config: Config, site: Any, host: str, local: bool) -> Any:
+    """Return the editor's desk when the config names editors (refused beyond loopback on http)."""
+    if not config.editors:
+        return None
+    from briefing.web.desk import Desk, check_exposure
+
+    check_exposure(config, host, local)
+    return Desk(site, config, site.store)
+
+
 def serve_command(
     host: Annotated[
         str, typer.Option(metavar="HOST", help="Address to listen on (default: loopback).")
@@ -51,9 +61,11 @@ def serve_command(
     from briefing.store.search import refresh_index
     from briefing.web.app import LOOPBACK_HOSTS, create_app
 
-    site = _site(current_config())
+    config = current_config()
+    site = _site(config)
     refresh_index(site.store)
     local = is_loopback(host)
+    desk = _desk(config, site, host, local)
     if not local:
         console.print(
             f"WARNING: listening on {host}, not loopback: anyone who can reach this machine on "
@@ -61,9 +73,11 @@ def serve_command(
             "archive to this machine.",
             style="bold red",
         )
-    app = create_app(site, allowed_hosts=LOOPBACK_HOSTS if local else None)
+    app = create_app(site, allowed_hosts=LOOPBACK_HOSTS if local else None, desk=desk)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"serving the archive at http://{shown}:{port}/ (Ctrl+C stops)")
+    if desk is not None:
+        console.print(f"the editor's desk: http://{shown}:{port}/desk/")
     run_server(app, host, port)
 
 

@@ -273,6 +273,7 @@ def build(
 def _register_stage_commands() -> None:
     """Attach the commands that live in their own modules (mail, schedule, archive, worker)."""
     from briefing.cli.archive import archive_app, serve_command
+    from briefing.cli.desk import approve_command, editors_app, review_command, story_app
     from briefing.cli.mail import deliveries_command, send_command, subscribers_app
     from briefing.cli.schedule import run_command, schedule_command
     from briefing.cli.worker import worker_command
@@ -285,6 +286,10 @@ def _register_stage_commands() -> None:
     app.add_typer(archive_app, name="archive")
     app.command("serve")(serve_command)
     app.command("worker")(worker_command)
+    app.command("review")(review_command)
+    app.add_typer(story_app, name="story")
+    app.command("approve")(approve_command)
+    app.add_typer(editors_app, name="editors")
 
 
 _register_stage_commands()

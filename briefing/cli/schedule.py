@@ -72,6 +72,9 @@ def run_command(
         ),
     ] = 60,
     crawl: Annotated[bool, typer.Option("--crawl/--no-crawl", help="Crawl first.")] = True,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Build the next edition as a draft for review.")
+    ] = False,
 ) -> None:
     """Crawl, group, build and send once (for cron or a systemd timer)."""
     from briefing.schedule.jobs import run_once
@@ -79,7 +82,7 @@ def run_command(
     config = load_config(current_config_path())
     try:
         with on_signals(_exit_on_signal, [signal.SIGTERM]):
-            report = run_once(config, wait=wait * 60, crawl=crawl)
+            report = run_once(config, wait=wait * 60, crawl=crawl, draft=draft)
     finally:
         stop_children()
     if report.crawl_error:
@@ -89,4 +92,11 @@ def run_command(
             markup=False,
         )
         raise typer.Exit(1)
-    typer.echo(f"run finished: {'crawled, ' if crawl else ''}grouped, built and sent")
+    if draft:
+        typer.echo(f"draft of {report.daily.day} built: {report.daily.paths.html}")
+        return
+    review = getattr(report.daily, "review", "")
+    done = {"held": "grouped; held for review (nothing sent)"}.get(
+        review, "grouped, built and sent"
+    )
+    typer.echo(f"run finished: {'crawled, ' if crawl else ''}{done}")

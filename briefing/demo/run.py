@@ -2,13 +2,16 @@
 
 The demo site's articles span four days ending yesterday; the demo crawls them once, then
 replays the mornings: for each day it groups what had been published by 07:00 and builds
-that day's briefing, so the archive holds four briefings and stories develop across them.
-Today's briefing is then mailed to the demo subscriber (an .eml file in the outbox).
+that day's briefing, so the archive holds the earlier briefings and stories develop across
+them. Today's edition is left as a draft on the editor's desk (review is on in the demo):
+the demo editor's sign-in is printed, and approving at the desk mails it to the demo
+subscriber (an .eml file in the outbox).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 import tomllib
 from datetime import date, datetime, timedelta
@@ -28,6 +31,7 @@ from briefing.store.engine import Store
 log = logging.getLogger(__name__)
 DEMO_DAYS = 4
 DEMO_TIMEZONE = "Asia/Seoul"
+DEMO_EDITOR = "editor@demo.example.org"
 DEMO_TOPICS = [
     {
         "name": "DPRK–Russia arms talks",
@@ -62,6 +66,7 @@ def demo_config_text(base_url: str) -> str:
         lines.append("")
     lines += ["[mail]", 'sender = "Demo Briefing <briefing@demo.example.org>"', ""]
     lines += ["[[subscribers]]", 'email = "desk@demo.example.org"', 'name = "Demo desk"', ""]
+    lines += ["[review]", "enabled = true", "", "[[editors]]", f'email = "{DEMO_EDITOR}"', ""]
     return "\n".join(lines)
 
 
@@ -87,9 +92,13 @@ def prepare_workdir(workdir: Path, base_url: str) -> Config:
     return parse_config(data, base_dir=workdir.resolve(), origin=str(path))
 
 
-def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> None:
-    """Serve the demo site, crawl it, replay four mornings, and mail today's briefing."""
-    from briefing.stages.send import send_briefing
+def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> str:
+    """Serve the demo site, crawl it, replay four mornings, and leave today's as a draft.
+
+    Return the demo editor's password (printed too), made afresh for each run.
+    """
+    from briefing.stages.editors import set_password
+    from briefing.stages.review import make_draft
 
     today = today or datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
     # The site's newest articles are from yesterday, so today's 07:00 briefing has them all.
@@ -99,7 +108,7 @@ def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> N
         summary = crawl_and_record(config, console=console)
     print_summary(summary, console)
     store = Store(config.store.url)
-    for offset in range(DEMO_DAYS - 1, -1, -1):
+    for offset in range(DEMO_DAYS - 1, 0, -1):
         day = today - timedelta(days=offset)
         grouped = group_pending(store, config, now=config.briefing_due(day))
         built = build_day(store, config, day, now=config.briefing_due(day))
@@ -108,6 +117,17 @@ def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> N
             f"stories from {built.articles} articles",
             highlight=False,
         )
-    delivery = send_briefing(store, config, today)
-    console.print(f"\nbriefing: {built.html}\n          {built.pdf}", highlight=False)
-    console.print(f"mail:     {config.mail.outbox} ({len(delivery.sent)} sent)", highlight=False)
+    password = secrets.token_urlsafe(9)
+    set_password(store, config, DEMO_EDITOR, password)
+    draft = make_draft(config, today, now=config.briefing_due(today))
+    shown = len(draft.briefing.stories) + len(draft.briefing.also_noted)
+    console.print(f"{today}: draft with {shown} stories, waiting on the desk", highlight=False)
+    console.print(f"\nbriefings: {built.html.parent.parent.parent.parent}", highlight=False)
+    console.print(f"draft:     {draft.paths.html}", highlight=False)
+    console.print(
+        f"\nthe editor's desk: briefing serve --config {workdir}/briefing.toml, then open "
+        f"http://127.0.0.1:8080/desk/\n  sign in as {DEMO_EDITOR} with password {password}\n"
+        f"  correct a story, then 'Approve and send now': the mail lands in {config.mail.outbox}",
+        highlight=False,
+    )
+    return password

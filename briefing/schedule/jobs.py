@@ -51,6 +51,11 @@ class JobTargets:
 
     crawl: str = "briefing.stages.crawl:crawl_and_record"
     daily: str = "briefing.stages.daily:run_daily"
+    draft: str = "briefing.stages.review:make_draft"  # with [review] enabled
+
+    def target(self, kind: str) -> str:
+        """Return the target of a job kind (crawl, daily or draft)."""
+        return {"crawl": self.crawl, "daily": self.daily, "draft": self.draft}[kind]
 
     def resolve(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
         """Import both targets now, so a bad name fails at start and not at 07:00."""
@@ -138,6 +143,10 @@ def plan_jobs(config: Config) -> list[JobPlan]:
         JobPlan("daily", "daily", daily_trigger(daily.daily_time, tz), f"{daily.daily} {tz.key}",
                 "group, build and send the briefing"),
     ]  # fmt: skip
+    if config.review.enabled:
+        at = config.draft_due(datetime.now(tz).date()).astimezone(tz)
+        plans.append(JobPlan("draft", "draft", daily_trigger(at.time(), tz), f"{at:%H:%M} {tz.key}",
+                             "group and build the draft; tell the editors"))  # fmt: skip
     if any(source.enabled for source in config.sources):
         trigger = crawl_trigger(daily.crawl, tz)
         plans.append(JobPlan("crawl", "crawl", trigger, daily.crawl, "crawl all enabled sources"))
@@ -176,6 +185,8 @@ def run_job(kind: str, config_path: str, target: str, sources: list[str] | None 
         finally:
             tell_admin(config)
     with store_lock(config.store.url, RUN_LOCK).held(timeout=grace_seconds(config)):
+        if kind == "draft":
+            return func(config)  # the next edition's day, whatever the clock says now
         return check_result(func(config, day=config.briefing_day()), kind)
 
 
@@ -281,7 +292,7 @@ def declare_jobs(
         keep = kept_next_run(existing, plan.trigger, now)
         if keep is not None and keep <= now:
             _report_earlier_misses(plan, keep, now)
-        target = targets.crawl if plan.kind == "crawl" else targets.daily
+        target = targets.target(plan.kind)
         job = scheduler.add_job(
             run_job, plan.trigger, args=[plan.kind, str(config_path), target, None],
             id=plan.id, name=plan.what, replace_existing=True, coalesce=True, max_instances=1,
@@ -301,6 +312,8 @@ def start_scheduler(
 ) -> BackgroundScheduler:
     """Start a scheduler paused, declare the jobs, then let it run (overdue jobs first)."""
     targets.resolve()
+    if config.review.enabled:
+        _resolve(targets.draft)
     scheduler = open_scheduler(config, executor)
     scheduler.start(paused=True)
     try:
@@ -362,8 +375,12 @@ def run_once(
     *,
     wait: float | None = 0.0,
     crawl: bool = True,
+    draft: bool = False,
 ) -> RunReport:
-    """Crawl, then group, build and send once, holding the run lock (waiting up to wait s)."""
+    """Crawl, then group, build and send once, holding the run lock (waiting up to wait s).
+
+    With draft, build the next edition's draft for review instead of building and sending.
+    """
     report = RunReport()
     with store_lock(config.store.url, RUN_LOCK).held(timeout=wait):
         crawl_job, daily_job = targets.resolve()
@@ -376,6 +393,9 @@ def run_once(
                 log.error(
                     "crawl failed (%s); building from the stored articles", report.crawl_error
                 )
+        if draft:
+            report.daily = _resolve(targets.draft)(config)
+            return report
         today = datetime.now(config.tz).date()
         report.daily = check_result(daily_job(config, day=today), "daily")
     return report

@@ -12,10 +12,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
+from briefing.briefs.overrides import apply_to_briefing, apply_to_inputs
 from briefing.config import Config
 from briefing.nlp.entities import display_name, load_alias_table
 from briefing.output.archive import write_briefing
 from briefing.output.render import render_html, render_pdf
+from briefing.stages.decisions import overrides_for
 from briefing.stages.health import troubled_sources
 from briefing.store.engine import Store
 from briefing.store.models import (
@@ -137,6 +139,8 @@ def compose_day(
     with store.session() as session:
         start, end = window_for(session, config, day)
         stories = _story_inputs(session, config, start, end)
+    overrides = overrides_for(store, day, stories)  # the editors' corrections
+    stories = apply_to_inputs(stories, overrides)
     articles = [a for s in stories for a in s.articles]
     previous = frozenset(a.id for a in articles if a.published_at and a.published_at < start)
     briefing = compose(
@@ -152,6 +156,7 @@ def compose_day(
         generated_at=now or utcnow(),
         source_notes=[row.reason for row in troubled_sources(store)],
     )
+    briefing = apply_to_briefing(briefing, overrides)
     return briefing, sorted({a.id for a in articles if a.id not in previous})
 
 

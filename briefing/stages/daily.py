@@ -19,9 +19,10 @@ log = logging.getLogger(__name__)
 class DailyReport:
     day: date
     grouping: GroupReport
-    build: BuildResult
+    build: BuildResult | None
     delivery: Any = None
     crawl: Any = None
+    review: str = ""  # with [review] enabled: approved | unreviewed | held
 
     @property
     def ok(self) -> bool:
@@ -38,6 +39,11 @@ def run_daily(
     store = Store(config.store.url)
     day = day or datetime.now(config.tz).date()
     grouping = group_pending(store, config, now=now)
+    if config.review.enabled:  # the editors' desk decides what goes out
+        from briefing.stages.approval import at_send_time
+
+        decided = at_send_time(store, config, day, now=now, send=send)
+        return DailyReport(day, grouping, decided.build, decided.delivery, review=decided.decision)
     build = build_day(store, config, day, now=now)
     report = DailyReport(day=day, grouping=grouping, build=build)
     if send:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from briefing.config import Config
 from briefing.nlp.enrich import Enricher, Enrichment
 from briefing.nlp.entities import display_name, load_alias_table
+from briefing.stages.decisions import apply_to_grouping
 from briefing.store.engine import Store
 from briefing.store.models import Article, ArticleNlp, Story, StoryArticle, StoryLink, utcnow
 from briefing.stories.topics import Topic
@@ -247,6 +248,7 @@ def group_pending(
     )
     with store.session() as session:
         _save(session, updated, open_stories, {a.id for a in new_articles}, now)
+    apply_to_grouping(store, now)  # the editors' merges and moves outlast any regrouping
     report.grouped = len(new_articles)
     report.new_stories = sum(1 for s in updated if s.status == "new")
     report.developing = sum(1 for s in updated if s.status == "developing")

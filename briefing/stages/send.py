@@ -49,6 +49,7 @@ from briefing.mail.transport import (
     make_transport,
 )
 from briefing.output.archive import paths_for, read_briefing
+from briefing.stages.review import review_gate
 from briefing.stages.subscribers import active_recipients
 from briefing.store.engine import Store
 from briefing.store.models import BriefingRecord, Delivery, utcnow
@@ -149,6 +150,9 @@ def send_briefing(
 ) -> DeliveryReport:
     """Send day's briefing (default today) to every subscriber who does not have it yet."""
     day = day or today(config, clock)
+    held = review_gate(store, config, day, clock())  # [review]: unapproved editions wait
+    if held:
+        raise MailError(held)
     issue = load_issue(store, config, day)
     recipients, invalid = active_recipients(store, config)
     if any(config.mail.attach_pdf if r.attach_pdf is None else r.attach_pdf for r in recipients):

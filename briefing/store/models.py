@@ -209,3 +209,59 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("day", "recipient", name="uq_deliveries_day_recipient"),)
+
+
+class Decision(Base):
+    """One editorial decision: who made which correction when (the desk's history).
+
+    `kind` says what (headline, drop, order, section, merge, move, lead, quote, outlet,
+    note, approve); `story_id`/`article_id`/`target` say on what; `day` is set for the
+    decisions that hold for one edition only. A later decision on the same thing wins.
+    """
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    day: Mapped[date | None] = mapped_column(Date, index=True)
+    story_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    article_id: Mapped[str | None] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(Text)  # another story, a quote key, a source
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    editor: Mapped[str] = mapped_column(String(254))
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Edition(Base):
+    """A day's edition under review: its draft, and whether (and by whom) it was approved."""
+
+    __tablename__ = "editions"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # draft -> approved | held | unreviewed (sent without review at the daily time)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    drafted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    article_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    story_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    approved_by: Mapped[str | None] = mapped_column(String(254))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EditorAccount(Base):
+    """An editor's password hash (argon2id) and sign-in failures (the lockout)."""
+
+    __tablename__ = "editor_accounts"
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppSecret(Base):
+    """A secret the app generated and keeps (the session-signing key when none is given)."""
+
+    __tablename__ = "app_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

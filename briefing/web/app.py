@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from briefing.output.archive import paths_for
+from briefing.web.desk import Desk
 from briefing.web.pages import WEB_TEMPLATES, Site
 
 log = logging.getLogger(__name__)
@@ -151,8 +152,13 @@ def _page(html: str | None) -> HTMLResponse:
     return HTMLResponse(html)
 
 
-def create_app(site: Site, *, allowed_hosts: list[str] | None = None) -> Starlette:
-    """Build the web app over site; allowed_hosts (when given) guards against DNS rebinding."""
+def create_app(
+    site: Site, *, allowed_hosts: list[str] | None = None, desk: Desk | None = None
+) -> Starlette:
+    """Build the web app over site; allowed_hosts (when given) guards against DNS rebinding.
+
+    With desk, the editor's desk is mounted under /desk/ (signed-in editors only).
+    """
 
     def index(request: Request) -> Response:
         return _page(site.index())
@@ -216,6 +222,8 @@ def create_app(site: Site, *, allowed_hosts: list[str] | None = None) -> Starlet
         Route("/{year:year4}/{month:two2}/{day:two2}/index.html", day_page),
         Route("/{year:year4}/{month:two2}/{day:two2}/{name}", day_file),
     ]
+    if desk is not None:
+        routes = desk.routes() + routes
     middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
