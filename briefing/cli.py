@@ -87,13 +87,24 @@ def crawl(
     ] = None,
     config: ConfigOption = None,
     workers: Annotated[int, typer.Option(help="Crawler processes sharing one frontier")] = 1,
+    time_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--time-limit",
+            min=1,
+            help="Stop after this many minutes (default: [schedule] crawl_time_limit_minutes)",
+        ),
+    ] = None,
 ) -> None:
     """Run the spiders now and print a summary."""
     from briefing.crawling import crawl_and_record, print_summary
 
     def action() -> None:
         cfg = _load(config)
-        summary = crawl_and_record(cfg, sources or None, workers=workers, console=console)
+        minutes = time_limit or cfg.schedule.crawl_time_limit_minutes
+        summary = crawl_and_record(
+            cfg, sources or None, workers=workers, console=console, time_limit=minutes * 60
+        )
         print_summary(summary, console)
         if summary.status != "finished":
             raise typer.Exit(1)
