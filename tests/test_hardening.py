@@ -28,7 +28,7 @@ from briefing.store import Store
 from scraper.addon import CONFIG_OBJECT
 from scraper.items import ArticleItem
 from scraper.loader import spider_class
-from scraper.netguard import AddressPolicy, is_public
+from scraper.netguard import AddressPolicy, GuardedResolver, PrivateAddressError, is_public
 from scraper.pipelines import CanonicalUrlPipeline, DuplicatePipeline, StorePipeline
 from scraper.skips import SKIP_PREFIX, reason_for_failure
 from scraper.spiders.base import utf16_text
@@ -126,6 +126,19 @@ def test_a_source_may_use_its_seeds_host_and_port_and_what_allow_private_names()
     assert not allowed.allows("intranet.local", 8081, ipaddress.ip_address("192.168.3.4"))
     assert allowed.allows("localhost", 9000, loopback)  # resolves to the allowed address
     assert not allowed.allows("localhost", 9001, loopback)
+
+
+def test_the_resolver_refuses_private_answers_for_hosts_nothing_names() -> None:
+    # The second line of defence: a name that answers a public address to the check and a
+    # private one at connection time (DNS rebinding) is refused when the download connects.
+    resolver = GuardedResolver(object(), 0, 5)  # type: ignore[arg-type]
+    resolver.policy = AddressPolicy.build(["http://localhost:8000/feed.xml"], ["10.0.0.0/8"])
+    assert resolver._check("93.184.216.34", "news.example") == "93.184.216.34"
+    with pytest.raises(PrivateAddressError):
+        resolver._check("127.0.0.1", "rebinding.example")
+    assert resolver._check("10.2.3.4", "db.internal") == "10.2.3.4"
+    assert resolver._check("127.0.0.1", "localhost") == "127.0.0.1"  # the seed's own name
+    assert resolver._check("127.0.0.1", "127.0.0.1") == "127.0.0.1"  # and its address
 
 
 # Skip reasons (item 9)
