@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -23,19 +24,40 @@ CONFIG_ENV = "BRIEFING_CONFIG"
 DEFAULT_USER_AGENT = (
     "BriefingBot/0.1 (+https://github.com/news-briefing/news-briefing; daily news briefing)"
 )
-SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # always fullmatch: `$` passes "x\n"
 # The drivers installed with the package: SQLite, and PostgreSQL through psycopg 3.
 STORE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 STORE_URL_FORMS = "use sqlite:///… or postgresql+psycopg://…"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No nan or inf: TOML allows both, and every later comparison or sleep breaks on them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_url(value: str, key: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", value):
+    if not re.fullmatch(r"https?://[^\s/?#]+([/?#]\S*)?", value):
         raise ValueError(f"{key} must be an http(s) URL, got {value!r}")
+    return value
+
+
+# A host name or IP literal (IPv6 in brackets), with an optional port.
+_PRIVATE_HOST = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:(?P<port>\d{1,5}))?")
+
+
+def _check_private_allowance(value: str) -> str:
+    """Check an allow_private entry: a network ("10.1.0.0/16", "10.0.0.5") or host[:port]."""
+    try:
+        ipaddress.ip_network(value, strict=False)
+        return value
+    except ValueError:
+        pass
+    match = _PRIVATE_HOST.fullmatch(value)
+    if match is None or not 1 <= int(match["port"] or 1) <= 65535:
+        raise ValueError(
+            f"{value!r} is neither a network (10.1.0.0/16) nor a host with an optional port "
+            "(intranet.local:8080)"
+        )
     return value
 
 
@@ -63,7 +85,7 @@ class ArchiveConfig(_Section):
 
 
 class CrawlConfig(_Section):
-    user_agent: str = DEFAULT_USER_AGENT
+    user_agent: str = Field(DEFAULT_USER_AGENT, pattern=r"^[^\x00-\x1f\x7f]{1,512}$")
     concurrency: int = Field(16, ge=1, le=512)
     concurrency_per_domain: int = Field(4, ge=1, le=64)
     download_timeout: float = Field(30, gt=0, le=600)
@@ -72,17 +94,26 @@ class CrawlConfig(_Section):
     retries: int = Field(2, ge=0, le=10)
     obey_robots: bool = True
     autothrottle: bool = True
-    min_words: int = Field(40, ge=0)
+    min_words: int = Field(40, ge=0, le=10_000)
     redis_url: str = ""
     # Empty: $BRIEFING_REDIS_PREFIX, else "briefing".
     redis_prefix: str = Field("", pattern=r"^[A-Za-z0-9_.:-]{0,64}$")
-    worker_timeout: float = Field(30, gt=1)
-    seen_hours: float = Field(1, gt=0)
+    worker_timeout: float = Field(30, gt=1, le=3600)
+    seen_hours: float = Field(1, gt=0, le=24 * 30)
+    # Private hosts[:port] or networks any source may fetch besides its own seeds' host:port.
+    allow_private: list[str] = []
+    # Article URLs one source may queue in one crawl; the rest wait for the next crawl.
+    max_urls_per_source: int = Field(10_000, ge=1, le=1_000_000)
+
+    @field_validator("allow_private")
+    @classmethod
+    def _allow_private(cls, values: list[str]) -> list[str]:
+        return [_check_private_allowance(value) for value in values]
 
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:
-        if value and not re.match(r"^(redis|rediss|unix)://", value):
+        if value and not re.fullmatch(r"(redis|rediss|unix)://\S*", value):
             raise ValueError(f"must be a redis://, rediss:// or unix:// URL, got {value[:80]!r}")
         return value
 
@@ -101,7 +132,7 @@ class SourceConfig(_Section):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not SOURCE_NAME.match(value):
+        if not SOURCE_NAME.fullmatch(value):
             raise ValueError("must be lowercase letters, digits, '-' or '_' (at most 64)")
         return value
 
@@ -130,7 +161,7 @@ class SourceConfig(_Section):
 class NlpConfig(_Section):
     model: str = "en_core_web_sm"
     aliases: dict[str, str] = {}
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(64, ge=1, le=10_000)
     processes: int = Field(2, ge=1, le=64)
 
 
@@ -149,8 +180,8 @@ class BriefingSettings(_Section):
 class ScheduleConfig(_Section):
     crawl: str = "every 2h"
     daily: str = "07:00"
-    misfire_grace_minutes: int = Field(120, ge=0)
-    crawl_time_limit_minutes: int = Field(60, ge=1)
+    misfire_grace_minutes: int = Field(120, ge=0, le=24 * 60)
+    crawl_time_limit_minutes: int = Field(60, ge=1, le=24 * 60)
 
     @field_validator("daily")
     @classmethod
@@ -168,7 +199,7 @@ class ScheduleConfig(_Section):
     @field_validator("crawl")
     @classmethod
     def _crawl(cls, value: str) -> str:
-        if not re.match(r"^every \d+\s*[mh]$|^(\S+ ){4}\S+$", value):
+        if not re.fullmatch(r"every [1-9]\d{0,3} *[mh]|(\S+ ){4}\S+", value):
             raise ValueError(f"must be 'every N m|h' or a 5-field cron line, got {value!r}")
         return value
 
@@ -178,8 +209,8 @@ class SmtpConfig(_Section):
     port: int = Field(587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str = ""
-    password_env: str = "BRIEFING_SMTP_PASSWORD"
-    timeout: float = Field(30, gt=0)
+    password_env: str = Field("BRIEFING_SMTP_PASSWORD", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timeout: float = Field(30, gt=0, le=600)
 
     def password(self) -> str:
         """Read the password from its environment variable (never from the file)."""

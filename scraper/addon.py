@@ -84,6 +84,8 @@ class BriefingAddon:
         prefix = redis_prefix(config, settings)
         # "spider" priority: above scraper/settings.py's defaults, below `-s KEY=VALUE`.
         for key, value in settings_from_config(config, prefix).items():
+            if key == "SPIDER_MIDDLEWARES":  # added to the project's, not replacing them
+                value = {**settings.getdict("SPIDER_MIDDLEWARES"), **value}
             settings.set(key, value, priority="spider")
 
 

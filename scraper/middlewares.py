@@ -1,13 +1,16 @@
-"""Downloader components: incremental crawls, a safe robots.txt check, dupe filters."""
+"""Crawl components: incremental crawls, a safe robots.txt check, dupe filters, counted drops."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares import robotstxt
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import IgnoreRequest
 from scrapy.robotstxt import RobotParser
+from scrapy.spidermiddlewares.depth import DepthMiddleware
+from scrapy.spidermiddlewares.urllength import UrlLengthMiddleware
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis import dupefilter as redis_dupefilter
@@ -17,10 +20,14 @@ from twisted.internet.defer import Deferred
 from briefing.store.articles import known_url
 from scraper.addon import crawl_store
 from scraper.distributed import SEEN_HOURS
+from scraper.skips import SKIP_PREFIX
 
 if TYPE_CHECKING:
-    from scrapy import Request
+    from scrapy import Request, Spider
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+log = logging.getLogger(__name__)
 
 
 class SkipStoredUrlsMiddleware:
@@ -77,6 +84,38 @@ class RedirectAwareDupeFilter(RFPDupeFilter):
             return False
         return super().request_seen(request)
 
+    def log(self, request: Request, spider: Spider) -> None:
+        _count_duplicate_link(request, spider)
+        super().log(request, spider)
+
+
+def _count_duplicate_link(request: Request, spider: Spider) -> None:
+    """Count an article link dropped as already requested: a duplicate, not a loss."""
+    if request.meta.get("article") and spider.crawler is not None:
+        spider.crawler.stats.inc_value("briefing/duplicate_link")
+
+
+class CountedUrlLengthMiddleware(UrlLengthMiddleware):
+    """Scrapy's URL length limit (URLLENGTH_LIMIT, 2,083), each drop logged and counted."""
+
+    def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
+        kept = super().get_processed_request(request, response)
+        if kept is None:
+            self.crawler.stats.inc_value(SKIP_PREFIX + "url_too_long")
+            log.warning("skipped %.200s…: url_too_long (%d chars)", request.url, len(request.url))
+        return kept
+
+
+class CountedDepthMiddleware(DepthMiddleware):
+    """Scrapy's depth limit (DEPTH_LIMIT), each drop counted: a backstop behind the spiders'."""
+
+    def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
+        kept = super().get_processed_request(request, response)
+        if kept is None:
+            self.stats.inc_value(SKIP_PREFIX + "too_deep")
+            log.warning("skipped %.200s: too_deep (depth > %d)", request.url, self.maxdepth)
+        return kept
+
 
 class SharedDupeFilter(redis_dupefilter.RFPDupeFilter):
     """scrapy-redis' dupe filter, shared by every worker, with two differences.
@@ -114,6 +153,10 @@ class SharedDupeFilter(redis_dupefilter.RFPDupeFilter):
             return False
         fingerprint = self.request_fingerprint(request)
         return bool(self._seen(keys=[self.key], args=[fingerprint, self.window_seconds]))
+
+    def log(self, request: Request, spider: Spider) -> None:
+        _count_duplicate_link(request, spider)
+        super().log(request, spider)
 
     def close(self, reason: str = "") -> None:
         """Keep the fingerprints: other workers are still using them."""

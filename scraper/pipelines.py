@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
 
-from briefing.store.articles import ArticleRecord, known_url, save_article
+from briefing.store.articles import MAX_URL_LENGTH, ArticleRecord, known_url, save_article
 from scraper.addon import crawl_fingerprints, crawl_store
 from scraper.fingerprint import simhash
 from scraper.items import ArticleItem
@@ -69,10 +69,19 @@ class CanonicalUrlPipeline(_Stage):
     def process_item(self, item: ArticleItem) -> ArticleItem:
         fetched = canonical_url(item.url)
         declared = _declared_canonical(item.canonical_url)
-        # A page may only claim a canonical URL on its own site; otherwise it could hijack one.
+        # A page may only claim a canonical URL on its own site (host and port); otherwise
+        # it could hijack one.
         canonical = declared if declared and same_site(declared, fetched) else fetched
-        others = {canonical_url(item.requested_url), fetched, canonical_url(item.url)}
-        item.aliases = sorted(url for url in others if url != canonical)
+        requested = canonical_url(item.requested_url)
+        others = {requested, fetched}
+        if len(canonical) > MAX_URL_LENGTH:
+            # A redirect or a claim can make a URL of any length; the store keeps 2,048
+            # characters: address the article by the URL that led to it instead.
+            fitting = [url for url in (requested, fetched) if len(url) <= MAX_URL_LENGTH]
+            if not fitting:
+                raise self.drop("url_too_long", item, f"{len(canonical)} characters")
+            canonical = fitting[0]
+        item.aliases = sorted(u for u in others if u != canonical and len(u) <= MAX_URL_LENGTH)
         item.url = canonical
         return item
 
@@ -135,6 +144,6 @@ def _parse_hint_time(value: str) -> datetime | None:
     """Parse an ISO 8601 time from a feed or sitemap; naive times are taken as UTC."""
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except (ValueError, AttributeError):
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, AttributeError, OverflowError):  # past datetime's range in UTC
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -69,9 +69,12 @@ def summarise_stats(stats: dict[str, Any]) -> dict[str, int]:
     """Reduce one crawler's Scrapy stats to the figures a person wants to see."""
     summary = {
         "fetched": int(stats.get("downloader/response_count", 0)),
+        "links": int(stats.get("briefing/links_found", 0)),
         "stored": int(stats.get("briefing/stored", 0)),
+        # The same article under another URL, a wire copy, or a link listed twice.
         "duplicates": int(stats.get("briefing/duplicate_url", 0))
-        + int(stats.get("briefing/duplicate_content", 0)),
+        + int(stats.get("briefing/duplicate_content", 0))
+        + int(stats.get("briefing/duplicate_link", 0)),
         "already_stored": int(stats.get("briefing/already_stored", 0)),
         "repaired_encoding": int(stats.get("briefing/repaired_encoding", 0)),
     }

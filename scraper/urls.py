@@ -48,6 +48,8 @@ def _canonical(url: str) -> str:
     parts = urlsplit(url.split("#", 1)[0].strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
+    if ":" in host:  # an IPv6 literal: without its brackets the port would run into it
+        host = f"[{host}]"
     if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
         host = f"{host}:{parts.port}"
     if parts.username:
@@ -62,9 +64,23 @@ def _canonical(url: str) -> str:
 
 
 def same_site(a: str, b: str) -> bool:
-    """Return whether two URLs share a registrable host (ignoring a leading www.)."""
+    """Return whether two URLs share host and port, whatever their schemes (www. ignored).
 
-    def host(url: str) -> str:
-        return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    Another port on the same host is another server, possibly another source's: a page
+    claiming a canonical URL there could take over that source's article.
+    """
+    first, second = _site(a), _site(b)
+    return first is not None and first == second
 
-    return host(a) == host(b) and bool(host(a))
+
+def _site(url: str) -> tuple[str, int | None] | None:
+    """Return (host less www., explicit non-default port) of url, or None when it has none."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().rstrip(".").removeprefix("www.")
+    if port == DEFAULT_PORTS.get(parts.scheme.lower()):
+        port = None
+    return (host, port) if host else None

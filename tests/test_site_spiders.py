@@ -42,7 +42,7 @@ def test_site_spider_golden_page(page: Path) -> None:
     source = SourceConfig(name=name, feeds=["https://example.org/feed.xml"], spider=name)
     spider_cls = spider_class(source)
     spider = spider_cls.from_crawler(get_crawler(spider_cls))
-    request = spider.article_request(expected["requested_url"])
+    request = spider.article_request(spider.article_url(expected["requested_url"]), {})
     assert request.url == expected["url"]
     response = HtmlResponse(
         url=request.url, body=page.read_bytes(), encoding="utf-8", request=request

@@ -101,11 +101,24 @@ def crawl(
     workers: Annotated[
         int, typer.Option(metavar="N", min=1, help="Crawler processes sharing one frontier.")
     ] = 1,
+    time_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--time-limit",
+            metavar="MINUTES",
+            min=1,
+            help="Stop after this many minutes (default: [schedule] crawl_time_limit_minutes).",
+        ),
+    ] = None,
 ) -> None:
     """Run the spiders now and print a summary."""
     from briefing.stages.crawl import crawl_and_record, print_summary
 
-    summary = crawl_and_record(current_config(), sources or None, workers=workers, console=console)
+    cfg = current_config()
+    minutes = time_limit or cfg.schedule.crawl_time_limit_minutes
+    summary = crawl_and_record(
+        cfg, sources or None, workers=workers, console=console, time_limit=minutes * 60
+    )
     print_summary(summary, console)
     if summary.status != "finished":
         raise typer.Exit(1)

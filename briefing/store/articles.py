@@ -20,6 +20,9 @@ from briefing.store.wire import Copy, is_original
 
 log = logging.getLogger(__name__)
 SaveStatus = Literal["stored", "duplicate_url", "duplicate_content"]
+# The longest URL the store keeps (articles.url, article_urls.url): PostgreSQL enforces it,
+# SQLite would not, so it is checked here and both stores accept the same URLs.
+MAX_URL_LENGTH = 2048
 EXPORT_FIELDS = ("id", "url", "source", "title", "authors", "published_at", "language", "text")
 
 
@@ -65,6 +68,21 @@ def known_url(session: Session, url: str) -> str | None:
     return session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url == url))
 
 
+def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
+    """Return those of urls already stored (canonical or alias), in one query per 500."""
+    wanted = list(dict.fromkeys(urls))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(session.scalars(select(ArticleUrl.url).where(ArticleUrl.url.in_(chunk))))
+    return found
+
+
+def without_nul(value: str) -> str:
+    """Return value without NUL characters, which PostgreSQL text cannot hold."""
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
 def add_alias(
     session: Session,
     article_id: str,
@@ -72,7 +90,14 @@ def add_alias(
     source: str | None,
     published_at: datetime | None = None,
 ) -> bool:
-    """Record that article_id was also found at url; return whether the URL was new."""
+    """Record that article_id was also found at url; return whether the URL was new.
+
+    A URL the store cannot hold is not recorded (logged): the article keeps its others.
+    """
+    url = without_nul(url)
+    if len(url) > MAX_URL_LENGTH:
+        log.info("alias of %s not kept: %d characters (%.80s…)", article_id, len(url), url)
+        return False
     values = {"url": url, "article_id": article_id, "source": source, "first_seen": utcnow()}
     return _insert_ignore(session, ArticleUrl, {**values, "published_at": published_at})
 
@@ -88,7 +113,12 @@ def save_article(
 
     duplicate_of is the id of a stored article with near-identical text (a wire copy); the
     caller finds it with a FingerprintIndex. A URL seen before is a duplicate whatever the text.
+    Raises ValueError for a canonical URL longer than MAX_URL_LENGTH, on every store alike.
     """
+    record.url = without_nul(record.url)
+    record.language = _language(record.language)
+    if len(record.url) > MAX_URL_LENGTH:
+        raise ValueError(f"URL longer than {MAX_URL_LENGTH} characters ({len(record.url)})")
     existing = known_url(session, record.url)
     if existing:
         for alias in record.aliases:
@@ -139,19 +169,28 @@ def _save_copy(session: Session, record: ArticleRecord, article_id: str) -> None
 
 
 def _row(record: ArticleRecord, article_id: str) -> dict[str, Any]:
+    # NUL is stripped from every string (JSON-LD can carry \u0000): SQLite keeps it,
+    # PostgreSQL refuses the row, and both must accept the same articles.
+    text = without_nul(record.text)
     return {
         "id": article_id,
         "url": record.url,
-        "source": record.source,
-        "title": record.title,
-        "authors": list(record.authors),
+        "source": without_nul(record.source),
+        "title": without_nul(record.title),
+        "authors": [without_nul(author) for author in record.authors],
         "published_at": record.published_at,
         "fetched_at": record.fetched_at or utcnow(),
-        "language": record.language,
-        "text": record.text,
-        "word_count": len(record.text.split()),
+        "language": _language(record.language),
+        "text": text,
+        "word_count": len(text.split()),
         "fingerprint": record.fingerprint,
     }
+
+
+def _language(value: str | None) -> str | None:
+    """Return a language tag that fits the store's 16 characters (en-US-x-…: its "en")."""
+    tag = without_nul(value or "").strip()
+    return (tag if len(tag) <= 16 else tag.split("-")[0][:16]) or None
 
 
 def recent_fingerprints(session: Session, days: int = 14) -> Iterator[tuple[str, int]]:
@@ -202,10 +241,12 @@ def parse_import_line(line: str) -> ArticleRecord:
         url = f"urn:briefing:import:{data['id']}"
     if not isinstance(url, str) or not url.strip():
         raise ImportLineError("'url' must be a non-empty string (or give an 'id')")
+    if len(without_nul(url.strip())) > MAX_URL_LENGTH:
+        raise ImportLineError(f"'url' is longer than the store keeps ({MAX_URL_LENGTH} characters)")
     published = data.get("published_at")
     try:
         published_at = _parse_time(published) if published else None
-    except ValueError:
+    except (ValueError, OverflowError, TypeError):
         raise ImportLineError(f"'published_at' is not ISO 8601: {published!r}") from None
     authors = data.get("authors") or []
     if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
@@ -213,6 +254,11 @@ def parse_import_line(line: str) -> ArticleRecord:
     article_id = data.get("id")
     if article_id is not None and (not isinstance(article_id, str | int) or not str(article_id)):
         raise ImportLineError("'id' must be a string")
+    # The store's key and source columns hold 64 characters, on PostgreSQL strictly.
+    if article_id is not None and len(str(article_id)) > 64:
+        raise ImportLineError("'id' is longer than 64 characters")
+    if len(str(data.get("source") or "")) > 64:
+        raise ImportLineError("'source' is longer than 64 characters")
     return ArticleRecord(
         id=str(article_id) if article_id is not None else None,
         url=url.strip(),
@@ -221,7 +267,7 @@ def parse_import_line(line: str) -> ArticleRecord:
         text=data["text"],
         authors=authors,
         published_at=published_at,
-        language=data.get("language"),
+        language=data["language"] if isinstance(data.get("language"), str) else None,
     )
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -15,6 +16,7 @@ from briefing.config import SourceConfig
 from scraper.extract import ExtractedArticle, extract_article
 from scraper.items import ArticleItem
 from scraper.skips import SKIP_PREFIX, reason_for_failure
+from scraper.spiders.intake import LinkIntake
 from scraper.urls import canonical_url, url_problem
 
 log = logging.getLogger(__name__)
@@ -23,24 +25,40 @@ HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 MAX_REPLACEMENT_SHARE = 0.002
 
 
-class ArticleSpider(Spider):
+class ArticleSpider(LinkIntake, Spider):
     """Base of all source spiders: article requests, page checks and skip accounting."""
 
     source: ClassVar[SourceConfig]
 
-    def article_request(self, url: str, hints: dict[str, Any] | None = None) -> Request:
-        """Return the request for an article page, addressed by its canonical URL."""
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArticleSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # What fails unforeseen in a callback or a pipeline is counted, never silently lost.
+        crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
+        crawler.signals.connect(spider.on_item_error, signal=signals.item_error)
+        return spider
+
+    def article_url(self, url: str) -> str:
+        """Return the URL to fetch an article link at: its canonical form."""
+        return canonical_url(url)
+
+    def article_request(self, url: str, hints: dict[str, Any]) -> Request:
+        """Return the request for an article page at url, as article_url gave it."""
         return Request(
-            canonical_url(url),
+            url,
             callback=self.parse_article,
             errback=self.on_error,
-            meta={"article": True, "hints": hints or {}},
+            meta={"article": True, "hints": hints},
         )
 
-    def follow_article(self, url: str, hints: dict[str, Any] | None = None) -> Iterator[Request]:
-        """Yield the article request for url, or nothing (counted) when it is not a web URL."""
-        if self.web_url(url):
-            yield self.article_request(url, hints)
+    def sitemap_request(self, url: str, depth: int) -> Request:
+        """Return the request for a sitemap found depth levels below the source's seeds."""
+        return Request(
+            url,
+            callback=self.parse_sitemap,  # type: ignore[attr-defined]
+            errback=self.on_error,
+            meta={"sitemap_depth": depth},
+        )
 
     def web_url(self, url: str) -> bool:
         """Tell whether a URL found on a page may be fetched; count and log it when not.
@@ -55,15 +73,32 @@ class ArticleSpider(Spider):
             return False
         return True
 
-    def skip(self, reason: str, url: str, detail: str = "") -> None:
-        """Log and count a URL that yields no article."""
-        self.crawler.stats.inc_value(SKIP_PREFIX + reason)
+    def skip(self, reason: str, url: str, detail: str = "", *, count: int = 1) -> None:
+        """Log and count a URL (or count of them) that yields no article."""
+        self.crawler.stats.inc_value(SKIP_PREFIX + reason, count)
         log.warning("skipped %s: %s%s", url, reason, f" ({detail})" if detail else "")
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        self.skip(reason_for_failure(failure), url, str(failure.value)[:200])
+        reason = reason_for_failure(failure)
+        if reason == "already_stored":  # SkipStoredUrlsMiddleware counted it already
+            return
+        self.skip(reason, url, _described(failure))
+
+    def on_spider_error(self, failure: Failure, response: Any, spider: Spider) -> None:
+        """Count a callback that raised (Scrapy has logged the traceback)."""
+        if spider is self:
+            url = getattr(response, "url", None) or getattr(
+                getattr(response, "request", None), "url", "?"
+            )
+            self.skip("callback_error", str(url), _described(failure))
+
+    def on_item_error(self, item: Any, response: Any, spider: Spider, failure: Failure) -> None:
+        """Count an item a pipeline failed on (Scrapy has logged the traceback)."""
+        if spider is self:
+            url = getattr(item, "url", None) or getattr(response, "url", "?")
+            self.skip("pipeline_error", str(url), _described(failure))
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         text = self._page_text(response)
@@ -72,10 +107,13 @@ class ArticleSpider(Spider):
         extracted = extract_article(text, response.url, default_language=self.source.language)
         extracted = self.refine(response, extracted)
         self.crawler.stats.inc_value("briefing/extracted")
+        # The URL the feed or sitemap gave, before any redirect: kept as an alias, so that
+        # the next crawl knows it, and the address when the redirect's is too long to keep.
+        first = (response.meta.get("redirect_urls") or [response.url])[0]
         yield ArticleItem(
             source=self.source.name,
             url=response.url,
-            requested_url=response.request.url if response.request else response.url,
+            requested_url=first,
             title=extracted.title,
             text=extracted.text,
             authors=list(extracted.authors),
@@ -101,6 +139,8 @@ class ArticleSpider(Spider):
             content_type and content_type not in HTML_TYPES
         ):
             self.skip("not_html", response.url, content_type.decode("latin-1") or "no type")
+        elif b"\x00" in body[:4096] and (text := utf16_text(body, response.encoding)) is not None:
+            return text
         elif b"\x00" in body[:4096]:
             self.skip("binary_body", response.url)
         else:
@@ -115,6 +155,35 @@ class ArticleSpider(Spider):
                 return None
             return text
         return None
+
+
+def utf16_text(body: bytes, declared: str) -> str | None:
+    """Return body decoded as UTF-16 when it is UTF-16 text, else None (binary, say).
+
+    UTF-16 pages are legitimate, and full of NUL bytes: a byte-order mark, a declared
+    charset, or markup with a NUL in every other byte tells them apart from binary data.
+    """
+    sample = body[:4096]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if sample[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"  # the mark gives the byte order
+    elif odd > len(sample) * 0.3 and even < len(sample) * 0.02:
+        encoding = "utf-16-le"
+    elif even > len(sample) * 0.3 and odd < len(sample) * 0.02:
+        encoding = "utf-16-be"
+    elif "16" in declared:
+        encoding = "utf-16"
+    else:
+        return None
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else text.removeprefix("\ufeff")
+
+
+def _described(failure: Failure) -> str:
+    return f"{failure.type.__name__ if failure.type else 'error'}: {failure.value}"[:200]
 
 
 def _repair_encoding(response: TextResponse) -> str:

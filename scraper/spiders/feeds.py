@@ -13,6 +13,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from scraper.spiders.base import ArticleSpider
+from scraper.spiders.intake import Found
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +22,22 @@ def _entry_time(entry: Any) -> str | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
         return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), UTC).isoformat()
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC).isoformat()
+    except (ValueError, OverflowError, TypeError):  # a year past datetime's range, say
+        return None
+
+
+def _entries(entries: list[Any]) -> Iterator[Found]:
+    """Yield each entry's link and hints; an entry without a link is not a link."""
+    for entry in entries:
+        link = entry.get("link")
+        if link:
+            yield link, {"title": entry.get("title"), "published": _entry_time(entry)}
 
 
 class FeedSpider(ArticleSpider):
-    """Read the source's feeds and fetch every linked article."""
+    """Read the source's feeds and fetch every linked article (within allow/deny)."""
 
     def feed_requests(self) -> Iterator[Request]:
         for url in self.source.feeds:
@@ -42,7 +54,4 @@ class FeedSpider(ArticleSpider):
                 "malformed_feed", response.url, f"{problem}; {len(entries)} entries recovered"
             )
         self.crawler.stats.inc_value("briefing/feed_entries", len(entries))
-        for entry in entries:
-            link = response.urljoin(entry["link"])
-            hints = {"title": entry.get("title"), "published": _entry_time(entry)}
-            yield from self.follow_article(link, hints)
+        yield from self.follow_links(response, _entries(entries))

@@ -15,9 +15,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from scrapy import Request
 from scrapy.http import TextResponse
-from scrapy.linkextractors import LinkExtractor
 
 from scraper.extract import ExtractedArticle
 from scraper.spiders.source import SourceSpider
@@ -37,13 +35,12 @@ class YonhapSpider(SourceSpider):
         r"^[A-Z][A-Z .,'-]*, [A-Z][a-z]{2}\.? \d{1,2} \(Yonhap\) -- "
     )
 
-    def article_request(self, url: str, hints: dict | None = None) -> Request:
+    def article_url(self, url: str) -> str:
         # The query (?section=..., ?input=...) never changes the article: drop it.
-        return super().article_request(url.split("?", 1)[0], hints)
+        return super().article_url(url.split("?", 1)[0])
 
-    def article_links(self) -> LinkExtractor:
-        allow = self.source.allow or [ARTICLE_PATH]
-        return LinkExtractor(allow=allow, deny=self.source.deny, unique=True)
+    def allow_rules(self) -> list[str]:
+        return list(self.source.allow) or [ARTICLE_PATH]
 
     def refine(self, response: TextResponse, extracted: ExtractedArticle) -> ExtractedArticle:
         return replace(

@@ -9,6 +9,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlsplit
 
@@ -18,9 +19,11 @@ from hypothesis import strategies as st
 from reliability_support import HOSTILE_BITS, hostile_text
 from scrapy import Request
 from scrapy.http import XmlResponse
+from scrapy.settings import Settings
 
-from briefing.config import SourceConfig
+from briefing.config import parse_config
 from briefing.nlp.enrich import Enricher, Enrichment
+from scraper.addon import CONFIG_OBJECT
 from scraper.extract import ExtractedArticle, extract_article
 from scraper.loader import spider_class
 from scraper.skips import SKIP_PREFIX
@@ -33,16 +36,27 @@ WITH_FIXTURE = [HealthCheck.function_scoped_fixture]
 
 
 class Stats(Counter[str]):
-    """The one method of Scrapy's stats collector that the spiders call."""
+    """The methods of Scrapy's stats collector that the spiders call."""
 
     def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
         self[key] += count
 
+    def get_value(self, key: str, default: int = 0) -> int:
+        return self.get(key, default)
+
+
+# What a crawl's settings give a spider: its config, with a store it looks links up in.
+CONFIG = parse_config(
+    {"store": {"url": "sqlite:///:memory:"}, "sources": [{"name": "wire", "feeds": [FEED_URL]}]},
+    base_dir=Path("."),
+)
+
 
 def make_spider() -> SourceSpider:
-    source = SourceConfig(name="wire", feeds=[FEED_URL])
+    source = CONFIG.source("wire")
     spider = spider_class(source)()
-    spider.crawler = SimpleNamespace(stats=Stats())  # type: ignore[assignment]
+    settings = Settings({CONFIG_OBJECT: CONFIG})
+    spider.crawler = SimpleNamespace(stats=Stats(), settings=settings)  # type: ignore[assignment]
     return spider
 
 
