@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
-from briefing.summarise import SentenceVectoriser, pick_quotes, summarise, whats_new
+from briefing.summarise import SentenceVectoriser, pick_quotes, story_summary, whats_new
 
 __all__ = [
     "Briefing",
@@ -293,10 +293,6 @@ def _sources(item: _Active, zone: tzinfo, previous: frozenset[str]) -> tuple[Sou
     )
 
 
-def _summary_length(article_count: int) -> int:
-    return 2 if article_count <= 1 else 3 if article_count <= 3 else 4
-
-
 def _brief(
     item: _Active,
     anchor: str,
@@ -313,12 +309,8 @@ def _brief(
         old = [a.sentences for a in articles if a.id in previous]
         new_titles = [a.title for a in articles if a.id not in previous]
         news = whats_new(new, old, vectoriser, headlines=new_titles)
-    summary = summarise(
-        [a.sentences for a in articles],
-        vectoriser,
-        count=_summary_length(len(articles)),
-        avoid=news,
-        headlines=[a.title for a in articles],
+    summary = story_summary(
+        [a.sentences for a in articles], [a.title for a in articles], vectoriser, avoid=news
     )
     picked = pick_quotes(
         [a.quotes for a in articles], fresh=[a.id not in previous for a in articles]

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from briefing.models import Article, Story, StoryArticle
+from briefing.models import Article, ArticleNlp, Story, StoryArticle
+from briefing.writeups import ArticleText, write_ups
 
 
 def _iso(value: Any) -> str | None:
@@ -29,21 +30,39 @@ def story_members(session: Session) -> dict[str, list[str]]:
 
 
 def export_stories(session: Session) -> list[dict[str, Any]]:
-    """Return every story as {id, label, status, first_seen, last_seen, topics, articles}."""
+    """Return every story as {id, headline, label, status, first_seen, last_seen, topics,
+    articles, summary}: the headline and summary as a briefing would print them."""
     members = story_members(session)
-    stories = session.scalars(select(Story).order_by(Story.first_seen, Story.id))
+    stories = list(session.scalars(select(Story).order_by(Story.first_seen, Story.id)))
+    written = write_ups(_story_texts(session), {story.id: story.label for story in stories})
     return [
         {
             "id": story.id,
-            "label": story.label,
+            "headline": written[story.id].headline if story.id in written else story.label,
+            "label": written[story.id].kicker if story.id in written else story.label,
             "status": story.status,
             "first_seen": _iso(story.first_seen),
             "last_seen": _iso(story.last_seen),
             "topics": list(story.topics),
             "articles": members.get(story.id, []),
+            "summary": list(written[story.id].summary) if story.id in written else [],
         }
         for story in stories
     ]
+
+
+def _story_texts(session: Session) -> dict[str, list[ArticleText]]:
+    """Return story id -> its articles' titles, outlets, sentences and entities, oldest first."""
+    texts: dict[str, list[ArticleText]] = defaultdict(list)
+    query = (
+        select(StoryArticle.story_id, Article.title, Article.source, ArticleNlp.data)
+        .join(Article, Article.id == StoryArticle.article_id)
+        .outerjoin(ArticleNlp, ArticleNlp.article_id == Article.id)
+        .order_by(Article.published_at, Article.id)
+    )
+    for story_id, title, outlet, data in session.execute(query):
+        texts[story_id].append(ArticleText.from_nlp(title, outlet, data or {}))
+    return texts
 
 
 def story_rows(session: Session, limit: int = 50) -> list[dict[str, Any]]:

@@ -207,6 +207,28 @@ def summarise(
     return tuple(chosen)
 
 
+def summary_length(article_count: int) -> int:
+    """Return how many sentences a story of article_count articles is summed up in."""
+    return 2 if article_count <= 1 else 3 if article_count <= 3 else 4
+
+
+def story_summary(
+    articles: Sequence[Sequence[str]],
+    titles: Sequence[str],
+    vectoriser: SentenceVectoriser,
+    *,
+    avoid: Sequence[str] = (),
+) -> tuple[str, ...]:
+    """Sum a story up at the briefing's length: what compose prints and export gives."""
+    return summarise(
+        articles,
+        vectoriser,
+        count=summary_length(len(articles)),
+        avoid=avoid,
+        headlines=titles,
+    )
+
+
 def whats_new(
     new_articles: Sequence[Sequence[str]],
     old_articles: Sequence[Sequence[str]],
