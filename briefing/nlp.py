@@ -31,6 +31,7 @@ from briefing.entities import (
 )
 from briefing.phrases import credit_ranges, key_phrases, sentence_spans
 from briefing.quotes import Quote, extract_quotes, find_quote_spans
+from briefing.speakers import token_entities
 
 __all__ = [
     "ENTITY_LABELS",
@@ -210,7 +211,9 @@ class Enricher:
         mentions = [
             Mention(ent.text, ent.label_, ent.start_char)
             for ent in doc.ents
-            if ent.label_ in ENTITY_LABELS and not any(a <= ent.start_char < b for a, b in credits)
+            if ent.label_ in ENTITY_LABELS
+            and not any(a <= ent.start_char < b for a, b in credits)
+            and not _in_photo_credit(text, ent.start_char, ent.end_char)
         ]
         entities, entity_at = resolve_entities(mentions, self.aliases, self.labels)
         if _title_case(text[:body_start]):
@@ -222,9 +225,17 @@ class Enricher:
         quote_spans = find_quote_spans(text, body_start)
         spans = sentence_spans(doc, text, lead, quote_spans)
         sentences = [" ".join(text[a:b].split()) for a, b in spans]
-        people = {e.text: e.count for e in entities if e.label == "PERSON"}
-        quotes = extract_quotes(doc, text, entity_at, quote_spans, spans, people)
+        kinds = {e.text: e.label for e in entities}
+        ent_of = token_entities(doc, entity_at, kinds)
+        quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
+
+
+def _in_photo_credit(text: str, start: int, end: int) -> bool:
+    """Tell whether a name is part of a credit line ("Jason Franson/Canadian Press")."""
+    return text[end : end + 2].lstrip(" ").startswith("/") or text[
+        max(start - 2, 0) : start
+    ].rstrip(" ").endswith("/")
 
 
 def _title_case(title: str) -> bool:

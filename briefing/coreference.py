@@ -1,0 +1,115 @@
+"""Who "he" and "she" are: an article's person mentions, their likely gender, and salience."""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from briefing.speech import HONORIFIC_GENDER, PRONOUNS_FEMALE, PRONOUNS_MALE
+
+_SUBJECTS = frozenset({"nsubj", "nsubjpass"})
+RECENT_SENTENCES = 3  # a subject this close is who a following he/she usually means
+
+
+@dataclass(frozen=True, slots=True)
+class PersonMention:
+    """A person named outside the quotes: token index, canonical name, sentence, subject?"""
+
+    token: int
+    name: str
+    sentence: int
+    subject: bool
+
+
+class People:
+    """The person mentions of one article, in order, with a gender guess for each person."""
+
+    def __init__(
+        self,
+        doc: Doc,
+        ent_of: Mapping[int, str],
+        kinds: Mapping[str, str],
+        inside: Sequence[bool],
+        sentence_of_token: Sequence[int],
+    ) -> None:
+        self.mentions: list[PersonMention] = []
+        seen_entity: set[int] = set()
+        for i, name in ent_of.items():
+            if kinds.get(name) != "PERSON" or inside[i]:
+                continue
+            token = doc[i]
+            # One mention per entity span: its syntactic head, which carries the role.
+            head = token
+            while head.head.i != head.i and ent_of.get(head.head.i) == name:
+                head = head.head
+            if head.i in seen_entity:
+                continue
+            seen_entity.add(head.i)
+            subject = head.dep_ in _SUBJECTS
+            self.mentions.append(PersonMention(head.i, name, sentence_of_token[i], subject))
+        self.mentions.sort(key=lambda m: m.token)
+        self.positions = [m.token for m in self.mentions]
+        self.gender = _genders(doc, self.mentions, inside, sentence_of_token)
+        self.names = {m.name for m in self.mentions}
+
+    def compatible(self, name: str, gender: str) -> bool:
+        """Tell whether a person may be referred to by a pronoun of this gender."""
+        known = self.gender.get(name)
+        return known is None or known == gender
+
+    def resolve(self, token_index: int, sentence: int, gender: str, last: str | None) -> str | None:
+        """Name the person a he/she at token_index stands for."""
+        end = bisect.bisect_left(self.positions, token_index)
+        fallback: str | None = None
+        for mention in reversed(self.mentions[:end]):
+            if not self.compatible(mention.name, gender):
+                continue
+            recent = sentence - mention.sentence <= RECENT_SENTENCES
+            if mention.subject and recent:
+                return mention.name
+            if fallback is None:
+                fallback = mention.name
+            if not recent:
+                break
+        if last is not None and last in self.names and self.compatible(last, gender):
+            return last  # the last speaker quoted goes on speaking
+        return fallback
+
+
+def _genders(
+    doc: Doc, mentions: Sequence[PersonMention], inside: Sequence[bool], sentence_of: Sequence[int]
+) -> dict[str, str]:
+    """Guess each person's gender from honorifics and the pronouns that follow their name."""
+    votes: dict[str, Counter[str]] = {}
+    for mention in mentions:
+        votes.setdefault(mention.name, Counter())
+        token = doc[mention.token]
+        first = token.left_edge.i if token.left_edge.i < token.i else token.i
+        for j in range(max(first - 1, 0), token.i):
+            honorific = HONORIFIC_GENDER.get(doc[j].lower_.rstrip("."))
+            if honorific:
+                votes[mention.name][honorific] += 3
+    pending: PersonMention | None = None
+    index = 0
+    for token in doc:
+        while index < len(mentions) and mentions[index].token <= token.i:
+            pending, index = mentions[index], index + 1
+        if pending is None or inside[token.i] or token.i == pending.token:
+            continue
+        lower = token.lower_
+        gender = "m" if lower in PRONOUNS_MALE else "f" if lower in PRONOUNS_FEMALE else None
+        if gender is None:
+            continue
+        if sentence_of[token.i] - pending.sentence <= 1:
+            votes[pending.name][gender] += 1
+        pending = None
+    out = {}
+    for name, counter in votes.items():
+        ranked = counter.most_common(2)
+        if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            out[name] = ranked[0][0]
+    return out
