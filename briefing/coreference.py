@@ -17,12 +17,13 @@ RECENT_SENTENCES = 3  # a subject this close is who a following he/she usually m
 
 @dataclass(frozen=True, slots=True)
 class PersonMention:
-    """A person named outside the quotes: token index, canonical name, sentence, subject?"""
+    """A person or organisation named outside the quotes: token, name, sentence, subject?"""
 
     token: int
     name: str
     sentence: int
     subject: bool
+    kind: str = "PERSON"
 
 
 class People:
@@ -36,10 +37,11 @@ class People:
         inside: Sequence[bool],
         sentence_of_token: Sequence[int],
     ) -> None:
-        self.mentions: list[PersonMention] = []
+        found: list[PersonMention] = []
         seen_entity: set[int] = set()
         for i, name in ent_of.items():
-            if kinds.get(name) != "PERSON" or inside[i]:
+            kind = kinds.get(name, "")
+            if kind not in ("PERSON", "ORG") or inside[i]:
                 continue
             token = doc[i]
             # One mention per entity span: its syntactic head, which carries the role.
@@ -50,8 +52,10 @@ class People:
                 continue
             seen_entity.add(head.i)
             subject = head.dep_ in _SUBJECTS
-            self.mentions.append(PersonMention(head.i, name, sentence_of_token[i], subject))
-        self.mentions.sort(key=lambda m: m.token)
+            found.append(PersonMention(head.i, name, sentence_of_token[i], subject, kind))
+        found.sort(key=lambda m: m.token)
+        self.mentions = [m for m in found if m.kind == "PERSON"]
+        self.organisations = [m for m in found if m.kind == "ORG"]
         self.positions = [m.token for m in self.mentions]
         self.gender = _genders(doc, self.mentions, inside, sentence_of_token)
         self.names = {m.name for m in self.mentions}
@@ -78,6 +82,26 @@ class People:
         if last is not None and last in self.names and self.compatible(last, gender):
             return last  # the last speaker quoted goes on speaking
         return fallback
+
+    def recent_subject(self, token_index: int, sentence: int, reach: int = 2) -> str | None:
+        """Return the person most recently the subject of a sentence, within reach sentences."""
+        end = bisect.bisect_left(self.positions, token_index)
+        for mention in reversed(self.mentions[:end]):
+            if sentence - mention.sentence > reach:
+                break
+            if mention.subject:
+                return mention.name
+        return None
+
+    def recent_organisation(self, token_index: int, sentence: int, reach: int = 4) -> str | None:
+        """Return the organisation named last before a token ("the company", "it")."""
+        best: str | None = None
+        for mention in self.organisations:
+            if mention.token >= token_index:
+                break
+            if sentence - mention.sentence <= reach:
+                best = mention.name
+        return best
 
 
 def _genders(

@@ -233,9 +233,11 @@ class Enricher:
 
 def _in_photo_credit(text: str, start: int, end: int) -> bool:
     """Tell whether a name is part of a credit line ("Jason Franson/Canadian Press")."""
-    return text[end : end + 2].lstrip(" ").startswith("/") or text[
-        max(start - 2, 0) : start
-    ].rstrip(" ").endswith("/")
+    return (
+        "/" in text[start:end]
+        or text[end : end + 2].lstrip(" ").startswith("/")
+        or text[max(start - 2, 0) : start].rstrip(" ").endswith("/")
+    )
 
 
 def _title_case(title: str) -> bool:

@@ -81,6 +81,9 @@ def extract_quotes(
             speaker, verb = carried  # the previous speaker's words carry on
         if speaker is None and _bare(text, span):
             speaker, verb = _previous_speaker(attributor, span, carried)
+        if speaker is None and _opens_sentence(attributor, span):
+            speaker = attributor.lead_subject(span)  # 'Durning agreed. “I’m thankful …”'
+
         carried = (speaker, verb)
         if speaker is not None and speaker.kind == "PERSON":
             attributor.last = speaker.name
@@ -101,6 +104,13 @@ def _continues(text: str, prior: QuoteSpan, span: QuoteSpan) -> bool:
         return True
     between = text[prior.para_end : span.para_start]
     return not between.strip() and not text[span.para_start : span.open].strip()
+
+
+def _opens_sentence(attributor: Attributor, span: QuoteSpan) -> bool:
+    """Tell whether a quote starts its sentence."""
+    sentence = attributor.sentence_of(span.open)
+    start = attributor.starts[sentence] if sentence >= 0 else span.para_start
+    return not attributor.text[max(start, span.para_start) : span.open].strip()
 
 
 def _bare(text: str, span: QuoteSpan) -> bool:

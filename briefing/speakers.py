@@ -10,7 +10,14 @@ from spacy.tokens import Doc, Token
 
 from briefing.coreference import People
 from briefing.quote_marks import QuoteSpan, Region
-from briefing.speech import DOCUMENT_NOUNS, SPEECH_FORMS, SUBJECT_PRONOUNS, WEAK_LEMMAS
+from briefing.speech import (
+    DOCUMENT_NOUNS,
+    ORGANISATION_NOUNS,
+    SPEECH_FORMS,
+    SUBJECT_PRONOUNS,
+    WEAK_LEMMAS,
+    is_speaker_noun,
+)
 
 # Who may stand under a quote as a name; anything else is a description or nobody.
 SPEAKER_KINDS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
@@ -19,6 +26,8 @@ _SUBJECTS = frozenset({"nsubj", "nsubjpass"})
 _CLIMB = frozenset({"advcl", "xcomp", "conj", "pcomp", "prep", "pobj"})
 _DESCRIPTOR_PREPS = frozenset({"for", "of", "at", "with", "from", "in"})
 MAX_DESCRIPTOR_WORDS = 8
+_DASHES = frozenset("—―–-")
+_BREAKS = frozenset({"IN", "TO", "CC", "WDT", "WP"})  # "said of the …", "said that …"
 _QUOTED_ROLES = frozenset({"ccomp", "parataxis", "dobj"})
 # Verbs that link or possess rather than report: "his slogan is “…”", "she has “…”".
 _NOT_REPORTING = frozenset(
@@ -139,7 +148,34 @@ class Attributor:
                 named = self.introduced(region)
                 if named is not None:
                     return named, None
-        return None, None
+        tail = self.text[after[0] : after[1]].lstrip(" ,")
+        if tail[:1] in _DASHES:  # “…” ― Francisco Herrero
+            for token in self.tokens_in(*after)[:6]:
+                named = self.entity(token)
+                if named is not None:
+                    return named, None
+        return self.clause_subject(span), None
+
+    def clause_subject(self, span: QuoteSpan) -> Speaker | None:
+        """Name the subject of the clause a quoted phrase sits in: 'credited it to “…”'."""
+        for token in self.tokens_in(span.start, span.end):
+            head, steps = token.head, 0
+            while not self.inside[head.i] and steps < 4 and head.idx >= span.para_start:
+                if head.tag_.startswith("VB") and head.lower_ not in _NOT_REPORTING:
+                    subject = next((c for c in head.children if c.dep_ == "nsubj"), None)
+                    if subject is not None and not self.inside[subject.i]:
+                        named = self.name(subject)
+                        return named if named is not None and named.kind != DESCRIPTOR else None
+                if head.head.i == head.i:
+                    break
+                head, steps = head.head, steps + 1
+        return None
+
+    def lead_subject(self, span: QuoteSpan) -> Speaker | None:
+        """Name the person the sentence before a quote was about, if it was one."""
+        first = bisect.bisect_left(self.token_starts, span.start)
+        found = self.people.recent_subject(first, self.sentence_of(span.open), reach=1)
+        return Speaker(found, "PERSON") if found else None
 
     def introduced(self, region: Region) -> Speaker | None:
         """Name who a clause ending in a colon introduces: its subject, else a name in it."""
@@ -204,18 +240,39 @@ class Attributor:
     def speaker_of(self, verb: Token) -> Speaker | None:
         """Name the subject of a speech verb, climbing from "adding"/"saying" to the clause's."""
         subject = subject_of(verb)
-        if subject is not None:
+        if subject is not None and not self.apart(subject, verb):
             return self.name(subject)
+        # The parser lost the subject ('DeBoer said' read as an auxiliary; '…," said retired
+        # neurosurgeon Ben Carson, asked …'): a name right before the verb, else right after.
+        doc = self.doc
+        for window in (range(verb.i - 1, max(verb.i - 4, -1), -1), range(verb.i + 1, verb.i + 7)):
+            for i in window:
+                if i >= len(doc) or self.inside[i] or doc[i].is_punct or doc[i].tag_ in _BREAKS:
+                    break
+                if doc[i].lower_ in SUBJECT_PRONOUNS or i in self.ent_of:
+                    named = self.name(doc[i])
+                    if named is not None:
+                        return named
         return None
+
+    def apart(self, first: Token, second: Token) -> bool:
+        """Tell whether two tokens sit in different paragraphs (the parser joins headings)."""
+        low, high = sorted((first.idx, second.idx))
+        return "\n" in self.text[low:high]
 
     def name(self, token: Token) -> Speaker | None:
         """Name who a subject token stands for: entity, resolved pronoun, author or description."""
+        if self.inside[token.i]:
+            return None  # a misparse: the speaker is never inside the quote
         lower = token.lower_
         if lower in SUBJECT_PRONOUNS:
             sentence = self.sentence_of(token.idx)
             gender = "m" if lower == "he" else "f"
             found = self.people.resolve(token.i, sentence, gender, self.last)
             return Speaker(found, "PERSON") if found else None
+        if lower == "it":
+            found = self.people.recent_organisation(token.i, self.sentence_of(token.idx))
+            return Speaker(found, "ORG") if found else None
         named = self.entity(token)
         if named is not None:
             return named
@@ -226,8 +283,24 @@ class Attributor:
                     return named
         if lower in DOCUMENT_NOUNS:
             return self.author(token)
-        if token.tag_ in ("NN", "NNS"):
-            return descriptor(token)
+        if token.tag_ in ("NN", "NNS") and is_speaker_noun(token.text):
+            return self.definite(token) or descriptor(token)
+        return None
+
+    def definite(self, token: Token) -> Speaker | None:
+        """Resolve "the company" to the organisation, "the mayor" to the person just named."""
+        children = list(token.children)
+        if not any(c.dep_ == "det" and c.lower_ == "the" for c in children) or any(
+            c.dep_ in ("poss", "prep", "relcl", "acl") for c in children
+        ):
+            return None
+        sentence = self.sentence_of(token.idx)
+        if token.lower_ in ORGANISATION_NOUNS:
+            found = self.people.recent_organisation(token.i, sentence)
+            return Speaker(found, "ORG") if found else None
+        if token.tag_ == "NN":
+            found = self.people.recent_subject(token.i, sentence)
+            return Speaker(found, "PERSON") if found else None
         return None
 
     def entity(self, token: Token) -> Speaker | None:

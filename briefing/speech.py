@@ -68,3 +68,42 @@ PRONOUNS_MALE = frozenset({"he", "him", "his", "himself"})
 PRONOUNS_FEMALE = frozenset({"she", "her", "hers", "herself"})
 SUBJECT_PRONOUNS = frozenset({"he", "she"})
 HONORIFIC_GENDER = {"mr": "m", "mrs": "f", "ms": "f", "miss": "f", "sir": "m", "madam": "f"}
+# Nouns that can head a description of a speaker ("a senior official", "the company"); other
+# common nouns ("the fact", "everything") are a misparse, not a speaker.
+SPEAKER_NOUNS = frozenset(
+    """official officials source sources aide aides staff staffer staffers spokesperson
+    spokesman spokeswoman spokespeople representative representatives rep police authorities
+    government ministry agency department office committee commission council board panel
+    company firm group campaign team club party family families lawyer lawyers attorney
+    attorneys judge court prosecutors prosecution defence defense witness witnesses resident
+    residents neighbour neighbor neighbours neighbors friend friends relative relatives
+    colleague colleagues expert experts analyst analysts economist economists official's
+    administration president minister secretary senator governor mayor chief head leader
+    leaders chairman chairwoman chair director executive executives ceo founder owner manager
+    coach player players officer officers doctor doctors nurse nurses scientist scientists
+    researcher researchers professor student students teacher teachers parent parents mother
+    father son daughter wife husband brother sister widow survivor survivors victim victims
+    activist activists protester protesters organiser organizer organisers organizers
+    candidate candidates voter voters supporter supporters critic critics observer observers
+    diplomat diplomats envoy ambassador military army navy troops soldier soldiers
+    commander spokesmen union newspaper paper network channel broadcaster agency's site
+    website report study survey poll statement letter memo filing document email release
+    post tweet ad video magazine journal outlet station utility bank regulator regulators
+    insider insiders person people man woman men women worker workers employee employees
+    member members user users fan fans customer customers official""".split()
+)
+_PERSON_SUFFIXES = ("er", "or", "ist", "ian", "ant", "ent", "man", "woman", "person", "ee")
+
+
+def is_speaker_noun(word: str) -> bool:
+    """Tell whether a common noun can head the description of a speaker."""
+    word = word.lower()
+    return word in SPEAKER_NOUNS or (len(word) > 4 and word.rstrip("s").endswith(_PERSON_SUFFIXES))
+# Nouns that stand for an organisation just named: "the company said" after "Google said".
+ORGANISATION_NOUNS = frozenset(
+    """company firm utility group agency organization organisation department ministry bank
+    network newspaper paper station board union league team club party campaign government
+    council committee commission court school university college railway airline regulator
+    broadcaster carrier retailer insurer lender manufacturer maker automaker developer charity
+    foundation institute association federation coalition office service authority""".split()
+)
