@@ -39,6 +39,9 @@ class People:
     ) -> None:
         found: list[PersonMention] = []
         seen_entity: set[int] = set()
+        # A name before its sentence's first verb is what the sentence is about, whatever the
+        # parse says (it often joins a heading to the paragraph after it).
+        leading = _before_first_verb(doc, sentence_of_token)
         for i, name in ent_of.items():
             kind = kinds.get(name, "")
             if kind not in ("PERSON", "ORG") or inside[i]:
@@ -51,7 +54,7 @@ class People:
             if head.i in seen_entity:
                 continue
             seen_entity.add(head.i)
-            subject = head.dep_ in _SUBJECTS
+            subject = head.dep_ in _SUBJECTS or leading[head.i]
             found.append(PersonMention(head.i, name, sentence_of_token[i], subject, kind))
         found.sort(key=lambda m: m.token)
         self.mentions = [m for m in found if m.kind == "PERSON"]
@@ -137,3 +140,15 @@ def _genders(
         if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
             out[name] = ranked[0][0]
     return out
+
+
+def _before_first_verb(doc: Doc, sentence_of: Sequence[int]) -> list[bool]:
+    """Mark the tokens that come before the first verb of their sentence."""
+    marks = [False] * len(doc)
+    current, seen_verb = -2, False
+    for token in doc:
+        if sentence_of[token.i] != current:
+            current, seen_verb = sentence_of[token.i], False
+        seen_verb = seen_verb or token.tag_.startswith("VB") or token.tag_ == "MD"
+        marks[token.i] = not seen_verb
+    return marks

@@ -281,6 +281,10 @@ class Attributor:
                 named = self.entity(child)
                 if named is not None:
                     return named
+        if token.tag_ == "NNP" and token.text[:1].isupper() and token.is_alpha:
+            chain = _proper_chain(token)
+            if all(t.text[:1].isupper() for t in chain):
+                return Speaker(" ".join(t.text for t in chain), "PERSON")
         if lower in DOCUMENT_NOUNS:
             return self.author(token)
         if token.tag_ in ("NN", "NNS") and is_speaker_noun(token.text):
