@@ -98,13 +98,15 @@ class People:
 
     def recent_organisation(self, token_index: int, sentence: int, reach: int = 4) -> str | None:
         """Return the organisation named last before a token ("the company", "it")."""
-        best: str | None = None
+        best: PersonMention | None = None
         for mention in self.organisations:
             if mention.token >= token_index:
                 break
-            if sentence - mention.sentence <= reach:
-                best = mention.name
-        return best
+            if sentence - mention.sentence <= reach and (
+                best is None or mention.subject or not best.subject
+            ):
+                best = mention  # the latest subject, else the latest named
+        return best.name if best else None
 
 
 def _genders(

@@ -22,13 +22,13 @@ from thinc.api import use_ops
 from briefing.entities import (
     AliasTable,
     Entity,
-    Mention,
     alias_key,
     display_name,
     load_alias_table,
     load_aliases,
     resolve_entities,
 )
+from briefing.mentions import clean_mentions
 from briefing.phrases import credit_ranges, key_phrases, sentence_spans
 from briefing.quotes import Quote, extract_quotes, find_quote_spans
 from briefing.speakers import token_entities
@@ -208,13 +208,7 @@ class Enricher:
         """Build the Enrichment of one parsed article."""
         text = doc.text  # Doc.text is rebuilt on every access
         credits = credit_ranges(text, body_start)
-        mentions = [
-            Mention(ent.text, ent.label_, ent.start_char)
-            for ent in doc.ents
-            if ent.label_ in ENTITY_LABELS
-            and not any(a <= ent.start_char < b for a, b in credits)
-            and not _in_photo_credit(text, ent.start_char, ent.end_char)
-        ]
+        mentions = list(clean_mentions(doc, text, ENTITY_LABELS, credits))
         entities, entity_at = resolve_entities(mentions, self.aliases, self.labels)
         if _title_case(text[:body_start]):
             # The model reads a Title Case Headline as one long name: trust the body only.
@@ -229,15 +223,6 @@ class Enricher:
         ent_of = token_entities(doc, entity_at, kinds)
         quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
-
-
-def _in_photo_credit(text: str, start: int, end: int) -> bool:
-    """Tell whether a name is part of a credit line ("Jason Franson/Canadian Press")."""
-    return (
-        "/" in text[start:end]
-        or text[end : end + 2].lstrip(" ").startswith("/")
-        or text[max(start - 2, 0) : start].rstrip(" ").endswith("/")
-    )
 
 
 def _title_case(title: str) -> bool:
