@@ -99,6 +99,8 @@ def is_speaker_noun(word: str) -> bool:
     """Tell whether a common noun can head the description of a speaker."""
     word = word.lower()
     return word in SPEAKER_NOUNS or (len(word) > 4 and word.rstrip("s").endswith(_PERSON_SUFFIXES))
+
+
 # Nouns that stand for an organisation just named: "the company said" after "Google said".
 ORGANISATION_NOUNS = frozenset(
     """company firm utility group agency organization organisation department ministry bank

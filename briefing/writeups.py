@@ -63,7 +63,16 @@ def write_ups(
             headline=choose_headline(titled) or label,
             kicker=kicker(titled, display) or label,
             summary=story_summary(
-                [a.sentences for a in articles], [a.title for a in articles], vectoriser
+                [a.sentences for a in articles],
+                [a.title for a in articles],
+                vectoriser,
+                people=people_of(articles),
             ),
         )
     return out
+
+
+def people_of(articles: Sequence[ArticleText]) -> list[str]:
+    """Return the full names of the people a story's articles name."""
+    names = {name for a in articles for name, label, _ in a.entities if label == "PERSON"}
+    return sorted(name for name in names if " " in name)
