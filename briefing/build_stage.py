@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from briefing.archive import write_briefing
 from briefing.compose import Briefing, SourceArticle, StoryInput, compose
 from briefing.config import Config
-from briefing.entities import display_name, load_alias_table
+from briefing.entities import alias_key, display_name, load_alias_table, story_entity_names
 from briefing.models import Article, ArticleNlp, BriefingRecord, Story, StoryArticle, utcnow
 from briefing.render import render_html, render_pdf
 from briefing.store import Store
@@ -81,10 +81,20 @@ def _story_inputs(
 def _story_input(story: Story, rows, start: datetime, display) -> StoryInput:  # type: ignore[no-untyped-def]
     entity_counts: Counter[str] = Counter()
     articles = []
-    for article, nlp in rows:
-        data = nlp.data if nlp is not None else {}
-        for entity in data.get("entities", []):
-            entity_counts[entity["text"]] += int(entity.get("count", 1))
+    found = [(article, nlp.data if nlp is not None else {}) for article, nlp in rows]
+    # One name per entity across the story ("Trump" is "Donald Trump"); outlets are no subject.
+    merged = story_entity_names(
+        (e["text"], e["label"]) for _, data in found for e in data.get("entities", [])
+    )
+    outlets = {alias_key(article.source) for article, _ in found}
+    for article, data in found:
+        named = [
+            (merged.get(e["text"], e["text"]), str(e["label"]), int(e.get("count", 1)))
+            for e in data.get("entities", [])
+        ]
+        named = [e for e in named if alias_key(e[0]) not in outlets]
+        for name, _, count in named:
+            entity_counts[name] += count
         articles.append(
             SourceArticle(
                 id=article.id,
@@ -94,6 +104,7 @@ def _story_input(story: Story, rows, start: datetime, display) -> StoryInput:  #
                 published_at=article.published_at,
                 sentences=tuple(data.get("sentences", [])),
                 quotes=tuple((q["text"], q.get("speaker")) for q in data.get("quotes", [])),
+                entities=tuple((display_name(n, display), k, c) for n, k, c in named),
             )
         )
     earlier = any(a.published_at is not None and a.published_at < start for a in articles)

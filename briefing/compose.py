@@ -20,7 +20,9 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
+from briefing.headlines import TitledArticle, choose_headline, kicker
 from briefing.summarise import SentenceVectoriser, pick_quotes, story_summary, whats_new
+from briefing.writeups import full_names
 
 __all__ = [
     "Briefing",
@@ -37,7 +39,7 @@ __all__ = [
 
 GLANCE_LIMIT = 8
 MAX_ENTITIES = 6
-GLANCE_CHARS = 170
+GLANCE_CHARS = 220
 STATUS_BONUS = {"developing": 0.6, "new": 0.3, "quiet": 0.0}
 
 
@@ -81,7 +83,8 @@ def _from_data(kind: Any, value: Any) -> Any:
         return date.fromisoformat(value)
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
-        fields = {f.name for f in dataclasses.fields(kind)}
+        # A field added since the data was written takes its default (older archives).
+        fields = {f.name for f in dataclasses.fields(kind) if f.name in value}
         return kind(**{name: _from_data(hints[name], value[name]) for name in fields})
     return value
 
@@ -128,11 +131,12 @@ class StoryBrief(_Serialisable):
     article_count: int
     new_article_count: int
     latest_at: datetime | None
+    headline: str = ""  # the story's headline; label is then its short entity kicker
 
 
 @dataclass(frozen=True, slots=True)
 class GlanceLine(_Serialisable):
-    """One line of "At a glance", pointing at its story."""
+    """One line of "At a glance", pointing at its story: its headline and one sentence."""
 
     anchor: str
     label: str
@@ -198,6 +202,7 @@ class SourceArticle:
     published_at: datetime | None
     sentences: tuple[str, ...]
     quotes: tuple[tuple[str, str | None], ...] = ()  # (text, speaker)
+    entities: tuple[tuple[str, str, int], ...] = ()  # (display name, type, mentions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,8 +314,15 @@ def _brief(
         old = [a.sentences for a in articles if a.id in previous]
         new_titles = [a.title for a in articles if a.id not in previous]
         news = whats_new(new, old, vectoriser, headlines=new_titles)
+    oldest_first = [
+        TitledArticle(a.title, a.outlet, a.sentences, a.entities) for a in reversed(articles)
+    ]
     summary = story_summary(
-        [a.sentences for a in articles], [a.title for a in articles], vectoriser, avoid=news
+        [a.sentences for a in articles],
+        [a.title for a in articles],
+        vectoriser,
+        avoid=news,
+        people=full_names(a.entities for a in articles),
     )
     picked = pick_quotes(
         [a.quotes for a in articles], fresh=[a.id not in previous for a in articles]
@@ -319,7 +331,7 @@ def _brief(
     return StoryBrief(
         anchor=anchor,
         id=item.story.id,
-        label=item.story.label.strip() or articles[0].title,
+        label=kicker(oldest_first) or item.story.label.strip() or articles[0].title,
         status=item.story.status,
         topics=item.story.topics,
         watch_topic=item.watch_topic,
@@ -336,21 +348,28 @@ def _brief(
         article_count=len(articles),
         new_article_count=sum(a.id not in previous for a in item.fresh),
         latest_at=max(times).astimezone(zone) if times else None,
+        headline=choose_headline(oldest_first) or item.story.label.strip(),
     )
 
 
-def _shorten(text: str, limit: int = GLANCE_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+def _glance_sentence(story: StoryBrief) -> str:
+    """Pick one whole sentence for At a glance: not the story's first "What's new" line word
+    for word, and short enough to read at a glance (never cut mid-sentence)."""
+    repeated = set(story.whats_new[:1])
+    pool = [s for s in (*story.summary, *story.whats_new) if s not in repeated]
+    short = [s for s in pool if len(s) <= GLANCE_CHARS]
+    if short:
+        return short[0]
+    return min(pool, key=len) if pool else ""
 
 
 def _glance(stories: Sequence[StoryBrief]) -> tuple[GlanceLine, ...]:
-    lines = []
-    for story in stories[:GLANCE_LIMIT]:
-        lead = (story.whats_new or story.summary or ("",))[0]
-        lines.append(GlanceLine(story.anchor, story.label, _shorten(lead), story.outlet_count))
-    return tuple(lines)
+    return tuple(
+        GlanceLine(
+            story.anchor, story.headline or story.label, _glance_sentence(story), story.outlet_count
+        )
+        for story in stories[:GLANCE_LIMIT]
+    )
 
 
 def _sections(briefs: Sequence[StoryBrief], topic_order: Sequence[str]) -> tuple[Section, ...]:

@@ -301,3 +301,36 @@ def resolve_entities(
         entities.append((group.first, entity))
     entities.sort(key=lambda pair: (-pair[1].count, pair[0]))
     return [entity for _, entity in entities], starts
+
+
+def story_entity_names(entities: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Map each name in a story's articles to the one name the story should use for it.
+
+    Articles resolve their own entities; across them, "Trump" (one article) is "Donald
+    Trump" (another) when he is the only person of that surname, "CAIRO" is "Cairo", and
+    "DNC" is the "Democratic National Committee" it abbreviates.
+    """
+    counts: Counter[str] = Counter()
+    labels: dict[str, str] = {}
+    for name, label in entities:
+        counts[name] += 1
+        labels.setdefault(name, label)
+    by_key: dict[str, list[str]] = {}
+    for name in counts:
+        by_key.setdefault(alias_key(name), []).append(name)
+    out: dict[str, str] = {}
+    for variants in by_key.values():
+        best = _display_surface(Counter({v: counts[v] for v in variants}))
+        out.update(dict.fromkeys(variants, best))
+    people = [n for n in set(out.values()) if " " in n and labels.get(n) == "PERSON"]
+    longer = [n for n in set(out.values()) if " " in n]
+    for name in list(out):
+        target = out[name]
+        if " " in target:
+            continue
+        same_surname = [p for p in people if _surname_key(p) == alias_key(target)]
+        expands = [n for n in longer if target.isupper() and target in acronym_of(n)]
+        found = same_surname or expands
+        if len(found) == 1:
+            out[name] = found[0]
+    return out

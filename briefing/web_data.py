@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from briefing.archive import list_briefings, paths_for
+from briefing.headlines import TitledArticle, choose_headline
 from briefing.models import Article, BriefingRecord, Story, StoryArticle
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class StoryView:
     article_count: int
     briefings: tuple[date, ...]
     days: tuple[TimelineDay, ...]
+    headline: str = ""
 
 
 def archive_days(archive_dir: Path) -> list[date]:
@@ -98,7 +100,7 @@ def _story_lines(data: dict[str, Any]) -> tuple[StoryLine, ...]:
     return tuple(
         StoryLine(
             id=str(story.get("id", "")),
-            label=str(story.get("label", "")),
+            label=str(story.get("headline") or story.get("label", "")),
             status=str(story.get("status", "")),
             lead=glance.get(story.get("anchor"), "") or next(iter(story.get("summary", [])), ""),
             outlet_count=int(story.get("outlet_count", 0)),
@@ -209,4 +211,5 @@ def story_view(
         article_count=len(articles),
         briefings=tuple(briefings),
         days=_timeline(articles, briefings, zone),
+        headline=choose_headline([TitledArticle(a.title, a.source) for a in articles]),
     )

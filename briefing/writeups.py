@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,13 +66,13 @@ def write_ups(
                 [a.sentences for a in articles],
                 [a.title for a in articles],
                 vectoriser,
-                people=people_of(articles),
+                people=full_names(a.entities for a in articles),
             ),
         )
     return out
 
 
-def people_of(articles: Sequence[ArticleText]) -> list[str]:
-    """Return the full names of the people a story's articles name."""
-    names = {name for a in articles for name, label, _ in a.entities if label == "PERSON"}
+def full_names(entities: Iterable[Iterable[tuple[str, str, int]]]) -> list[str]:
+    """Return the full names of the people named in some articles' entities."""
+    names = {name for article in entities for name, label, _ in article if label == "PERSON"}
     return sorted(name for name in names if " " in name)
