@@ -44,11 +44,12 @@ def clean_mentions(
         if not surface.strip():
             continue
         label = _corrected_label(ent, surface, label)
-        if label == "PERSON" and " " not in surface.strip():
+        word = surface.strip()
+        if " " not in word and word[:1].isupper() and word[1:].islower():
             if lower_words is None:
                 lower_words = set(_LOWER_WORD.findall(text))
-            if surface.strip().lower() in lower_words:
-                continue  # "Tsunami" is a person only to the model: the text says "tsunami"
+            if word.lower() in lower_words:
+                continue  # "Tsunami" is a name only to the model: the text says "tsunami"
         yield Mention(surface, label, start)
 
 

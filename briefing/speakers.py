@@ -318,6 +318,10 @@ class Attributor:
     def author(self, token: Token) -> Speaker | None:
         """Name who wrote a document noun: "her statement", "a statement from X"."""
         for child in token.children:
+            if child.dep_ == "poss" and child.lower_ in ("his", "her"):  # "her statement said"
+                gender = "m" if child.lower_ == "his" else "f"
+                found = self.people.resolve(child.i, self.sentence_of(child.idx), gender, self.last)
+                return Speaker(found, "PERSON") if found else None
             if child.dep_ == "poss":
                 return self.name(child)
             if child.dep_ == "prep" and child.lower_ in ("from", "by", "of"):
