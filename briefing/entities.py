@@ -87,8 +87,10 @@ def alias_key(text: str) -> str:
 
     "Kim Jong-nam", "Kim Jong Nam" and "Kim-Jong-nam" share one key, as do "U.S." and "US".
     """
-    text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.translate(_APOSTROPHES)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(text.replace(".", " ").replace("-", " ").casefold().split())
 
 

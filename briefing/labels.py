@@ -20,6 +20,9 @@ GENERIC_NOUNS = frozenset(
     statement report scene group action life head work case thing things way part lot number
     family friends home world place area city country government today week year day""".split()
 )
+_NAME_JOINERS = frozenset(
+    {"of", "the", "and", "for", "de", "du", "la", "le", "von", "van", "al", "&"}
+)
 _PUNCT = "\"'“”‘’.,;:!?()[]"
 
 
@@ -51,8 +54,13 @@ def entity_stats(articles: Sequence[ArticleFeatures]) -> dict[str, list]:
 
 
 def is_clean_name(name: str) -> bool:
-    """Tell whether a name can head a kicker: no number, no lower-case common noun."""
-    return bool(name) and not any(ch.isdigit() for ch in name) and not name.islower()
+    """Tell whether a name can head a kicker: no number, no common noun ("Roman mosaic")."""
+    words = name.split()
+    return (
+        bool(words)
+        and not any(ch.isdigit() for ch in name)
+        and all(w[:1].isupper() or w in _NAME_JOINERS for w in words)
+    )
 
 
 def in_headline(name: str, title: str) -> bool:

@@ -402,8 +402,9 @@ def token_entities(doc: Doc, entity_at: Mapping[int, str], kinds: dict[str, str]
         name = entity_at.get(ent.start_char)
         if name is not None:
             ent_of.update(dict.fromkeys(range(ent.start, ent.end), name))
-    for token in doc:
-        if token.tag_ == "NNP" and token.i not in ent_of and token.dep_ == "nsubj":
+    proper = [token for token in doc if token.tag_ == "NNP" and token.i not in ent_of]
+    for token in proper:
+        if token.dep_ == "nsubj":
             lemma = SPEECH_FORMS.get(token.head.lower_)
             if lemma and lemma not in WEAK_LEMMAS and token.head.tag_.startswith("VB"):
                 chain = _proper_chain(token)
@@ -418,8 +419,8 @@ def token_entities(doc: Doc, entity_at: Mapping[int, str], kinds: dict[str, str]
             key = words[-1]
             surnames[key] = None if surnames.get(key, name) != name else name
     if surnames:
-        for token in doc:
-            if token.tag_ == "NNP" and token.i not in ent_of:
+        for token in proper:
+            if token.i not in ent_of:
                 found = surnames.get(token.text)
                 if found is not None:
                     ent_of[token.i] = found
