@@ -82,8 +82,8 @@ def extract_quotes(
         if speaker is None and _bare(text, span):
             speaker, verb = _previous_speaker(attributor, span, carried)
         if speaker is None and _opens_sentence(attributor, span):
-            speaker = attributor.lead_subject(span)  # 'Durning agreed. “I’m thankful …”'
-
+            # 'Durning agreed. “I’m thankful …”'; a quote paragraph looks two sentences back
+            speaker = attributor.lead_subject(span, reach=2 if _bare(text, span) else 1)
         carried = (speaker, verb)
         if speaker is not None and speaker.kind == "PERSON":
             attributor.last = speaker.name

@@ -26,6 +26,7 @@ _SUBJECTS = frozenset({"nsubj", "nsubjpass"})
 _CLIMB = frozenset({"advcl", "xcomp", "conj", "pcomp", "prep", "pobj"})
 _DESCRIPTOR_PREPS = frozenset({"for", "of", "at", "with", "from", "in"})
 MAX_DESCRIPTOR_WORDS = 8
+MAX_TAIL_TOKENS = 15  # how far after a quote its attribution may start, past a full stop
 _DASHES = frozenset("—―–-")
 _BREAKS = frozenset({"IN", "TO", "CC", "WDT", "WP"})  # "said of the …", "said that …"
 _QUOTED_ROLES = frozenset({"ccomp", "parataxis", "dobj"})
@@ -171,10 +172,10 @@ class Attributor:
                 head, steps = head.head, steps + 1
         return None
 
-    def lead_subject(self, span: QuoteSpan) -> Speaker | None:
+    def lead_subject(self, span: QuoteSpan, reach: int = 1) -> Speaker | None:
         """Name the person the sentence before a quote was about, if it was one."""
         first = bisect.bisect_left(self.token_starts, span.start)
-        found = self.people.recent_subject(first, self.sentence_of(span.open), reach=1)
+        found = self.people.recent_subject(first, self.sentence_of(span.open), reach=reach)
         return Speaker(found, "PERSON") if found else None
 
     def introduced(self, region: Region) -> Speaker | None:
@@ -199,6 +200,13 @@ class Attributor:
         ends_sentence = self.text[span.start : span.end].rstrip().endswith(".")
         if verbs and not (ends_sentence and verbs[0].idx - after[0] > 40):
             return verbs[0]
+        if not verbs:  # '"… How are you?" Miller, a retired worker, said': the next clause
+            tail = self.tokens_in(span.end + 1, span.para_end)[:MAX_TAIL_TOKENS]
+            for token in tail:
+                if token.tag_ == "." or self.inside[token.i]:
+                    break
+                if self.is_cue(token, direct=True):
+                    return token
         verbs = [t for t in self.tokens_in(*before) if self.is_cue(t, direct=True)]
         if verbs:
             return verbs[-1]

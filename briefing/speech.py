@@ -90,7 +90,8 @@ SPEAKER_NOUNS = frozenset(
     website report study survey poll statement letter memo filing document email release
     post tweet ad video magazine journal outlet station utility bank regulator regulators
     insider insiders person people man woman men women worker workers employee employees
-    member members user users fan fans customer customers official""".split()
+    member members user users fan fans customer customers crowd crowds audience spectators
+    demonstrators marchers protesters""".split()
 )
 _PERSON_SUFFIXES = ("er", "or", "ist", "ian", "ant", "ent", "man", "woman", "person", "ee")
 
