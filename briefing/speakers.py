@@ -26,6 +26,7 @@ _SUBJECTS = frozenset({"nsubj", "nsubjpass"})
 _CLIMB = frozenset({"advcl", "xcomp", "conj", "pcomp", "prep", "pobj"})
 _DESCRIPTOR_PREPS = frozenset({"for", "of", "at", "with", "from", "in"})
 MAX_DESCRIPTOR_WORDS = 8
+IT_REACH = 6  # sentences back that "it said" looks for its organisation
 MAX_TAIL_TOKENS = 15  # how far after a quote its attribution may start, past a full stop
 _DASHES = frozenset("—―–-")
 _BREAKS = frozenset({"IN", "TO", "CC", "WDT", "WP"})  # "said of the …", "said that …"
@@ -200,7 +201,8 @@ class Attributor:
         ends_sentence = self.text[span.start : span.end].rstrip().endswith(".")
         if verbs and not (ends_sentence and verbs[0].idx - after[0] > 40):
             return verbs[0]
-        if not verbs:  # '"… How are you?" Miller, a retired worker, said': the next clause
+        asks = self.text[span.start : span.end].rstrip().endswith(("?", "!"))
+        if not verbs and asks:  # '"… How are you?" Miller, a retired worker, said
             tail = self.tokens_in(span.end + 1, span.para_end)[:MAX_TAIL_TOKENS]
             for token in tail:
                 if token.tag_ == "." or self.inside[token.i]:
@@ -279,7 +281,8 @@ class Attributor:
             found = self.people.resolve(token.i, sentence, gender, self.last)
             return Speaker(found, "PERSON") if found else None
         if lower == "it":
-            found = self.people.recent_organisation(token.i, self.sentence_of(token.idx))
+            sentence = self.sentence_of(token.idx)
+            found = self.people.recent_organisation(token.i, sentence, reach=IT_REACH)
             return Speaker(found, "ORG") if found else None
         named = self.entity(token)
         if named is not None:
