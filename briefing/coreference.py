@@ -42,7 +42,8 @@ class People:
         # A name before its sentence's first verb is what the sentence is about, whatever the
         # parse says (it often joins a heading to the paragraph after it).
         leading = _before_first_verb(doc, sentence_of_token)
-        for i, name in ent_of.items():
+        led: set[int] = set()
+        for i, name in sorted(ent_of.items()):
             kind = kinds.get(name, "")
             if kind not in ("PERSON", "ORG") or inside[i]:
                 continue
@@ -54,7 +55,11 @@ class People:
             if head.i in seen_entity:
                 continue
             seen_entity.add(head.i)
-            subject = head.dep_ in _SUBJECTS or leading[head.i]
+            subject = head.dep_ in _SUBJECTS or (
+                leading[head.i] and sentence_of_token[i] not in led
+            )
+            if leading[head.i]:
+                led.add(sentence_of_token[i])  # only the first name before the verb leads
             found.append(PersonMention(head.i, name, sentence_of_token[i], subject, kind))
         found.sort(key=lambda m: m.token)
         self.mentions = [m for m in found if m.kind == "PERSON"]

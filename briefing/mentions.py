@@ -73,7 +73,8 @@ def _corrected_label(ent: Span, surface: str, label: str) -> str:
 def _in_credit(text: str, start: int, end: int) -> bool:
     """Tell whether a name is part of a credit line ("Jason Franson/Canadian Press")."""
     return (
-        "/" in text[start:end]
+        text.startswith(" (@", end)  # "— Michelle Rempel (@MichelleRempel) December 18": a tweet
+        or "/" in text[start:end]
         or text[end : end + 2].lstrip(" ").startswith("/")
         or text[max(start - 2, 0) : start].rstrip(" ").endswith("/")
     )
