@@ -11,6 +11,7 @@ from briefing.entities import Mention
 
 _HYPHENATED_END = re.compile(r"-[^\W\d_]+")
 _FIRST_NUMBER = re.compile(r"\s+\S*\d")
+_CREDIT_CLOSE = re.compile(r"\)\s*(?:$|\n)")
 _LOWER_WORD = re.compile(r"\b[a-z][a-z]+\b")
 # Last words that make a name an organisation whatever the model says ("McMillan LLP").
 CORPORATE_WORDS = frozenset(
@@ -72,6 +73,8 @@ def _corrected_label(ent: Span, surface: str, label: str) -> str:
 
 def _in_credit(text: str, start: int, end: int) -> bool:
     """Tell whether a name is part of a credit line ("Jason Franson/Canadian Press")."""
+    if text[start - 1 : start] == "(" and _CREDIT_CLOSE.match(text, end):
+        return True  # "… recovering on chip exports. (Meridian)": a wire credit
     return (
         text.startswith(" (@", end)  # "— Michelle Rempel (@MichelleRempel) December 18": a tweet
         or "/" in text[start:end]

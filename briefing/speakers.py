@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,13 @@ _QUOTED_ROLES = frozenset({"ccomp", "parataxis", "dobj"})
 _NOT_REPORTING = frozenset(
     """is was were are be been being 's has have had having do does did get gets got become
     became seem seems seemed want wants wanted need needs needed""".split()
+)
+_NAME_DEPS = frozenset({"compound", "appos", "nmod", "npadvmod"})
+_PERSON_TITLE_WORD = re.compile(
+    r"^(?:deputy|vice|acting|former|governor|president|minister|secretary|senator|sen|rep|"
+    r"mayor|chairman|chairwoman|director|chief|judge|general|gen|coach|organizer|organiser|"
+    r"spokesman|spokeswoman|spokesperson|professor|prof|dr|mr|mrs|ms|sir)\.?$",
+    re.IGNORECASE,
 )
 _PHRASAL = frozenset({"for", "on", "upon", "off", "to", "in", "up"})  # "call for", "add to"
 
@@ -293,9 +301,14 @@ class Attributor:
                 if named is not None:
                     return named
         if token.tag_ == "NNP" and token.text[:1].isupper() and token.is_alpha:
-            chain = _proper_chain(token)
-            if all(t.text[:1].isupper() for t in chain):
-                return Speaker(" ".join(t.text for t in chain), "PERSON")
+            named = _proper_name(token)
+            if named is not None:
+                return named
+        for child in token.children:  # "Jung Ha-na, chief economist at …": the name
+            if child.i < token.i and child.tag_ == "NNP" and child.dep_ in _NAME_DEPS:
+                named = self.entity(child) or _proper_name(child)
+                if named is not None and named.kind == "PERSON":
+                    return named
         if lower in DOCUMENT_NOUNS:
             return self.author(token)
         if token.tag_ in ("NN", "NNS") and is_speaker_noun(token.text):
@@ -386,7 +399,7 @@ def _agent(verb: Token) -> Token | None:
 def descriptor(token: Token) -> Speaker | None:
     """Describe an unnamed speaker by its noun phrase: "an EU official", "a spokesperson for X"."""
     words = [t for t in token.subtree if t.i <= token.i and t.i >= token.left_edge.i]
-    words = [t for t in words if t.dep_ not in ("punct",) or t.i == token.i]
+    words = [t for t in words if t.dep_ != "punct" or t.text == "-" or t.i == token.i]
     for child in token.children:
         if child.dep_ == "prep" and child.i > token.i and child.lower_ in _DESCRIPTOR_PREPS:
             extra = list(child.subtree)
@@ -396,7 +409,10 @@ def descriptor(token: Token) -> Speaker | None:
     words.sort(key=lambda t: t.i)
     if not words or len(words) > MAX_DESCRIPTOR_WORDS + 2:
         return None
-    text = "".join(t.text_with_ws for t in words).strip()
+    text = "".join(
+        t.text + (t.whitespace_ if n + 1 < len(words) and words[n + 1].i == t.i + 1 else " ")
+        for n, t in enumerate(words)
+    ).strip()
     return Speaker(text, DESCRIPTOR) if len(text) > 2 else None
 
 
@@ -412,17 +428,20 @@ def token_entities(doc: Doc, entity_at: Mapping[int, str], kinds: dict[str, str]
     for ent in doc.ents:
         name = entity_at.get(ent.start_char)
         if name is not None:
-            ent_of.update(dict.fromkeys(range(ent.start, ent.end), name))
+            end = ent.end
+            while end + 1 < len(doc) and doc[end].text == "-" and not doc[end - 1].whitespace_:
+                end += 2  # "Seo Min" + "-jae": the whole name, as the mention was extended
+            ent_of.update(dict.fromkeys(range(ent.start, min(end, len(doc))), name))
     proper = [token for token in doc if token.tag_ == "NNP" and token.i not in ent_of]
     for token in proper:
         if token.dep_ == "nsubj":
             lemma = SPEECH_FORMS.get(token.head.lower_)
             if lemma and lemma not in WEAK_LEMMAS and token.head.tag_.startswith("VB"):
                 chain = _proper_chain(token)
-                if not any(t.i in ent_of for t in chain):
-                    name = " ".join(t.text for t in chain)
-                    kinds.setdefault(name, "PERSON")
-                    ent_of.update(dict.fromkeys((t.i for t in chain), name))
+                named = _proper_name(token)
+                if named is not None and not any(t.i in ent_of for t in chain):
+                    kinds.setdefault(named.name, "PERSON")
+                    ent_of.update(dict.fromkeys((t.i for t in chain), named.name))
     surnames: dict[str, str | None] = {}
     for name, kind in kinds.items():
         words = name.split()
@@ -436,6 +455,28 @@ def token_entities(doc: Doc, entity_at: Mapping[int, str], kinds: dict[str, str]
                 if found is not None:
                     ent_of[token.i] = found
     return ent_of
+
+
+def _proper_name(token: Token) -> Speaker | None:
+    """Name a speaker the model did not tag from its proper nouns, titles dropped."""
+    chain = _proper_chain(token)
+    if not all(t.text[:1].isupper() for t in chain):
+        return None
+    words = [t.text for t in chain]
+    while len(words) > 1 and _PERSON_TITLE_WORD.match(words[0]):
+        words.pop(0)  # "Deputy Governor Seo Min-jae" is Seo Min-jae
+    return Speaker(_hyphenated(chain, " ".join(words)), "PERSON")
+
+
+def _hyphenated(chain: list[Token], name: str) -> str:
+    """Add a hyphenated tail the tokenizer split off ("Seo Min" + "-jae")."""
+    doc, end = chain[-1].doc, chain[-1].i
+    while end + 2 < len(doc) and doc[end + 1].text == "-" and not doc[end].whitespace_:
+        if doc[end + 1].whitespace_ or not doc[end + 2].is_alpha:
+            break
+        name += "-" + doc[end + 2].text
+        end += 2
+    return name
 
 
 def _proper_chain(token: Token) -> list[Token]:
