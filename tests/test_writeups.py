@@ -352,3 +352,54 @@ def test_full_name_comes_before_the_surname() -> None:
     vectoriser = SentenceVectoriser([s for a in articles for s in a])
     summary = story_summary(articles, [], vectoriser, people=["Anna Schmack"])
     assert summary[0].startswith("Anna Schmack")
+
+
+# Export ---------------------------------------------------------------------------------------
+
+
+def test_exports_carry_what_the_reader_sees(enricher: Enricher, tmp_path) -> None:
+    import io
+    import json
+
+    from briefing.articles import ArticleRecord, save_article
+    from briefing.models import ArticleNlp, Story, StoryArticle
+    from briefing.store import Store
+    from briefing.story_views import export_stories
+    from briefing.transfer import export_jsonl
+
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    text = (
+        "Seoul subway will fit platform doors at every station by March, officials said.\n"
+        '"We expect accidents to fall sharply," said Kim Min-ho, the operator\'s safety chief.'
+    )
+    record = ArticleRecord(
+        url="https://x.example/1",
+        source="wire",
+        title="Subway fits doors at stations - Wire",
+        text=text,
+    )
+    with store.session() as session:
+        article_id = save_article(session, record).article_id
+        data = enricher.enrich(record.title, text).to_dict()
+        session.add(ArticleNlp(article_id=article_id, model="m", data=data))
+        session.add(Story(id="s-1", label="Seoul: doors"))
+        session.add(StoryArticle(article_id=article_id, story_id="s-1"))
+    out = io.StringIO()
+    export_jsonl(store, out)
+    exported = json.loads(out.getvalue())
+    assert {"name": "Kim Min-ho", "type": "PERSON"} in exported["entities"]
+    assert exported["quotes"] == [
+        {
+            "text": "We expect accidents to fall sharply",
+            "speaker": "Kim Min-ho",
+            "speaker_type": "PERSON",
+        }
+    ]
+    with store.session() as session:
+        (story,) = export_stories(session)
+    assert (
+        story["headline"] == "Subway fits doors at stations"
+    )  # the article's title, site name dropped
+    assert story["summary"][0].startswith("Seoul subway will fit platform doors")
+    assert story["articles"] == [article_id] and "label" in story
+    store.close()
