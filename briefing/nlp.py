@@ -31,7 +31,7 @@ from briefing.entities import (
 from briefing.mentions import clean_mentions
 from briefing.phrases import credit_ranges, key_phrases, sentence_spans
 from briefing.quotes import Quote, extract_quotes, find_quote_spans
-from briefing.speakers import token_entities
+from briefing.speaker_names import token_entities
 
 __all__ = [
     "ENTITY_LABELS",
