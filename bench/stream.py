@@ -220,9 +220,9 @@ def through_store(stream_dir: Path, nlp: dict[str, tuple], gold: dict[str, str])
     from briefing.config import parse_config
     from briefing.nlp.enrich import Enrichment
     from briefing.stages.group import group_pending
+    from briefing.stages.story_export import export_stories
     from briefing.stages.transfer import import_jsonl
     from briefing.store.engine import Store
-    from briefing.store.story_queries import export_stories
 
     class CachedEnricher:  # the NLP results of this bench's cache, in Enricher's shape
         def __init__(self, rows: dict[str, dict]) -> None:

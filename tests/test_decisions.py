@@ -60,8 +60,8 @@ def test_overrides_retitle_reorder_and_note() -> None:
     assert briefing.editor_note == "Corrected at 06:50."
     other = next(s for s in briefing.sections if s.title == "Other stories")
     assert [s.id for s in other.stories] == ["story-2", "noted-1"]
-    assert other.stories[0].label == "Typhoons: the first one"
-    assert other.stories[0].kicker == "Weather"
+    assert other.stories[0].headline == "Typhoons: the first one"
+    assert other.stories[0].label == "Weather"
     assert briefing.also_noted == ()
     # Anchors follow the reading order again, and "At a glance" follows them.
     assert [s.anchor for s in briefing.stories] == ["story-1", "story-2", "story-3"]
@@ -111,7 +111,7 @@ def test_every_correction_shows_in_the_edition(newsroom_) -> None:  # type: igno
     assert {s.url.rsplit("/", 1)[1] for s in stories[malatya].sources} >= {  # type: ignore[attr-defined]
         "kyodo-0913-noto-quake", "aa-0913-malatya-quake"}  # fmt: skip
     story = stories[nk]
-    assert (story.label, story.kicker) == (HEADLINE, "North Korea")  # type: ignore[attr-defined]
+    assert (story.headline, story.label) == (HEADLINE, "North Korea")
     assert [(q.text, q.speaker) for q in story.quotes] == [  # type: ignore[attr-defined]
         ("We will always be together with Russia", "Kim Jong-un")]  # fmt: skip
     assert story.sources[0].url.endswith("ap-0913-kim-putin")  # type: ignore[attr-defined]
@@ -119,7 +119,7 @@ def test_every_correction_shows_in_the_edition(newsroom_) -> None:  # type: igno
     html = render_html(briefing)
     assert "Two quake stories were one." in html and "misread from a caption" not in html
     text, _html = render_bodies(briefing, topics=(), attached=False, env=make_mail_environment())
-    assert HEADLINE in text and "NORTH KOREA" in text and "Two quake stories" in text
+    assert f"[North Korea] {HEADLINE}" in text and "Two quake stories" in text
 
 
 def test_the_next_days_build_keeps_the_merge_and_the_headline(newsroom_) -> None:  # type: ignore[no-untyped-def]
@@ -140,7 +140,7 @@ def test_the_next_days_build_keeps_the_merge_and_the_headline(newsroom_) -> None
     from briefing.output.archive import load_briefing
 
     stories = shown(load_briefing(config.archive.dir, briefing.day))
-    assert stories[nk].label == HEADLINE  # type: ignore[attr-defined]
+    assert stories[nk].headline == HEADLINE  # type: ignore[attr-defined]
     assert story_of(store, "reuters-0914-kim-train") == nk
 
 
@@ -167,7 +167,7 @@ def test_moving_an_article_to_a_new_story_lasts(newsroom_) -> None:  # type: ign
     group_pending(store, config, now=config.briefing_due(DAY2))
     assert story_of(store, "ap-0913-kim-putin") == new
     stories = shown(compose_day(store, config, DAY1)[0])
-    assert stories[new].label == "North Korea's Kim meets Putin in Russia's Far East"  # type: ignore[attr-defined]
+    assert stories[new].headline == "North Korea's Kim meets Putin in Russia's Far East"  # type: ignore[attr-defined]
 
 
 def test_a_headline_lapses_when_the_story_reforms_around_other_articles(newsroom_) -> None:  # type: ignore[no-untyped-def]
@@ -177,7 +177,7 @@ def test_a_headline_lapses_when_the_story_reforms_around_other_articles(newsroom
     for article in ("yna-0913-kim-putin", "reuters-0913-kim-putin"):
         corrections.move_article(store, article, None, EDITOR)
     stories = shown(compose_day(store, config, DAY1)[0])
-    assert stories[nk].label != HEADLINE  # type: ignore[attr-defined]
+    assert stories[nk].headline != HEADLINE  # type: ignore[attr-defined]
 
 
 def test_order_and_sections_hold_for_one_edition(newsroom_) -> None:  # type: ignore[no-untyped-def]

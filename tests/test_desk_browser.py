@@ -141,7 +141,7 @@ def test_sign_in_correct_approve_and_the_mail_and_next_day_follow(served, tmp_pa
     build_day(store, config, DAY2)
     next_day = load_briefing(config.archive.dir, DAY2)
     stories = {s.id: s for s in (*next_day.stories, *next_day.also_noted)}
-    assert stories[nk].label == HEADLINE
+    assert stories[nk].headline == HEADLINE
     urls = {source.url.rsplit("/", 1)[1] for source in stories[malatya].sources}
     assert {"kyodo-0913-noto-quake", "aa-0914-malatya-aftershock"} <= urls
     assert noto not in stories

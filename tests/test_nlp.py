@@ -280,7 +280,7 @@ def test_quote_attribution_across_sentences(enricher: Enricher) -> None:
         ("Several", "Francesca Grifo"),
         ("We", "Mark"),
         ("It", "Mark"),
-        ("On", "officer"),
+        ("On", "an officer"),  # a description stays one: never a bare "officer"
     ]
 
 

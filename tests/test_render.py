@@ -172,7 +172,7 @@ def test_autoescape_is_on_for_html_templates_and_strict() -> None:
 
 def test_html_holds_every_story_and_source_link(briefing: Briefing, html: str) -> None:
     for item in (*briefing.stories, *briefing.also_noted):
-        assert str(escape(item.label)) in html
+        assert str(escape(item.headline)) in html
         assert f'id="{item.anchor}"' in html
         for source in item.sources:
             assert str(escape(source.outlet)) in html
@@ -210,8 +210,10 @@ def test_pdf_text_holds_labels_outlets_and_inert_hostile_text(
 ) -> None:
     text = " ".join(page_texts(pdf))
     for item in (*briefing.stories, *briefing.also_noted):
-        assert item.label in text
+        assert item.headline in text  # the headline, with the entity kicker above main stories
         assert all(source.outlet in text for source in item.sources)
+    for item in briefing.stories:
+        assert item.label.upper() in text
     assert f"Title {SCRIPT} {IMG} {CURLY}" in text
     assert "49" not in text
 
@@ -220,7 +222,7 @@ def test_pdf_outline_has_one_entry_per_story(briefing: Briefing, pdf: PdfReader)
     tree = outline_tree(pdf)
     assert [section for section, _ in tree] == ["Arms talks", "Other stories", "Also noted"]
     stories = [title for _, titles in tree for title in titles]
-    assert stories == [item.label for item in briefing.stories]
+    assert stories == [item.headline for item in briefing.stories]  # bookmarks: headlines
 
 
 def test_pdf_pages_are_numbered_and_contents_point_at_them(

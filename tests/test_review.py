@@ -91,7 +91,7 @@ def test_approved_in_time_goes_out_once_at_the_send_time(smtp, tmp_path: Path) -
     (message,) = recorder.to(READER)
     assert HEADLINE in message.parsed().get_body(("plain",)).get_content()
     assert [row.status for row in list_deliveries(store, DAY1)] == ["sent"]
-    assert HEADLINE in [s.label for s in load_briefing(config.archive.dir, DAY1).stories]
+    assert HEADLINE in [s.headline for s in load_briefing(config.archive.dir, DAY1).stories]
 
 
 def test_unreviewed_with_send_goes_out_once_and_the_editors_are_told(smtp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -120,7 +120,10 @@ def test_import_keeps_ids_and_reports_bad_lines(store: Store) -> None:
         "published_at",
         "language",
         "text",
+        "entities",
+        "quotes",
     }
+    assert third["entities"] is None and third["quotes"] is None  # not enriched yet
 
 
 def test_import_keeps_distinct_ids_that_share_a_url(store: Store) -> None:

@@ -266,7 +266,10 @@ def test_day_page_links_the_html_the_pdf_and_the_stories(client: Client) -> None
     assert 'href="../../../2024/05/14/briefing.html"' in html
     assert 'href="../../../2024/05/14/briefing.pdf" type="application/pdf"' in html
     assert 'download="briefing-2024-05-14.pdf"' in html
-    assert 'href="../../../stories/s-arms.html">DPRK–Russia arms talks</a>' in html
+    # The story is listed under its headline: one of its articles' real titles.
+    link = re.search(r'href="\.\./\.\./\.\./stories/s-arms\.html">([^<]+)</a>', html)
+    assert link is not None
+    assert link.group(1).replace("&#39;", "'") in {record[4] for record in STORIES[0][2]}
     assert 'rel="prev" href="../../../2024/05/13/index.html"' in html
     assert client.get("/2024/05/14", follow_redirects=True).text == html
 
@@ -433,7 +436,8 @@ def test_only_known_file_names_are_served(client: Client) -> None:
 def test_hostile_labels_and_titles_show_as_inert_text(client: Client, url: str) -> None:
     html = client.get(url).text
     assert "<script" not in html and "<img" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # The hostile label, or the hostile title now chosen as the headline, shows escaped.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or "&lt;img src=x" in html
     assert 'href="javascript' not in html
 
 
@@ -503,7 +507,8 @@ def test_atom_feed_parses_and_lists_every_briefing_newest_first(client: Client) 
     first = feed.entries[0]
     assert first.link == "http://testserver/2024/05/14/briefing.html"
     assert any(e.type == "application/pdf" for e in first.enclosures)
-    assert SCRIPT in first.summary  # escaped in the XML, text again once parsed
+    # escaped in the XML, text again once parsed (the hostile story's headline is a hostile title)
+    assert SCRIPT in first.summary or IMG in first.summary
 
 
 # Static export

@@ -100,7 +100,13 @@ def test_browse_search_read_a_story_and_fetch_a_pdf(server: str, tmp_path: Path)
 
             first.click()
             page.wait_for_url("**/stories/s-arms.html")
-            assert page.locator("h1").inner_text() == "DPRK–Russia arms talks"
+            # The story page leads with its headline (an article's title), the label as kicker.
+            assert page.locator("h1").inner_text() in {
+                "Shoigu meets Kim in Pyongyang",
+                "Kim hosts Russia's defence chief",
+                "Arms talks enter second day",
+            }
+            assert page.locator("p.kicker").inner_text().lower() == "dprk–russia arms talks"
             assert page.locator(".timeline > li").count() == 2
             assert page.locator(".timeline .articles li").count() == 3
             screenshot = page.screenshot(path=str(tmp_path / "story.png"), full_page=False)
@@ -124,7 +130,9 @@ def test_browse_search_read_a_story_and_fetch_a_pdf(server: str, tmp_path: Path)
             assert response.headers["content-disposition"].startswith("inline;")
 
             page.goto(server + "/stories/s-hostile.html")
-            assert "<script>alert(1)</script>" in page.locator("h1").inner_text()
+            # The hostile label (kicker) and hostile title (headline) show as text.
+            assert "<script>alert(1)</script>" in page.locator("p.kicker").inner_text().lower()
+            assert "<img src=x onerror=alert(1)>" in page.locator("h1").inner_text()
             assert page.locator("script").count() == 0
         finally:
             browser.close()

@@ -20,7 +20,9 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
-from briefing.briefs.summarise import SentenceVectoriser, pick_quotes, summarise, whats_new
+from briefing.briefs.headlines import TitledArticle, choose_headline, kicker
+from briefing.briefs.summarise import SentenceVectoriser, pick_quotes, story_summary, whats_new
+from briefing.briefs.writeups import full_names
 
 __all__ = [
     "Briefing",
@@ -38,7 +40,7 @@ __all__ = [
 
 GLANCE_LIMIT = 8
 MAX_ENTITIES = 6
-GLANCE_CHARS = 170
+GLANCE_CHARS = 220
 STATUS_BONUS = {"developing": 0.6, "new": 0.3, "quiet": 0.0}
 
 
@@ -141,12 +143,12 @@ class StoryBrief(_Serialisable):
     new_article_count: int
     latest_at: datetime | None
     see_also: tuple[SeeAlso, ...] = ()
-    kicker: str = ""  # a line above the headline, set by an editor at the desk
+    headline: str = ""  # the story's headline; label is then its short entity kicker
 
 
 @dataclass(frozen=True, slots=True)
 class GlanceLine(_Serialisable):
-    """One line of "At a glance", pointing at its story."""
+    """One line of "At a glance", pointing at its story: its headline and one sentence."""
 
     anchor: str
     label: str
@@ -214,6 +216,7 @@ class SourceArticle:
     published_at: datetime | None
     sentences: tuple[str, ...]
     quotes: tuple[tuple[str, str | None], ...] = ()  # (text, speaker)
+    entities: tuple[tuple[str, str, int], ...] = ()  # (display name, type, mentions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,10 +313,6 @@ def _sources(item: _Active, zone: tzinfo, previous: frozenset[str]) -> tuple[Sou
     )
 
 
-def _summary_length(article_count: int) -> int:
-    return 2 if article_count <= 1 else 3 if article_count <= 3 else 4
-
-
 def _brief(
     item: _Active,
     anchor: str,
@@ -326,12 +325,15 @@ def _brief(
     articles = item.articles
     continuing = any(article.id in previous for article in articles)
     news, background = _news_and_background(articles, previous, vectoriser)
-    summary = summarise(
+    oldest_first = [
+        TitledArticle(a.title, a.outlet, a.sentences, a.entities) for a in reversed(articles)
+    ]
+    summary = story_summary(
         [a.sentences for a in background],
+        [a.title for a in background],
         vectoriser,
-        count=_summary_length(len(background)),
         avoid=news,
-        headlines=[a.title for a in background],
+        people=full_names(a.entities for a in articles),
     )
     picked = pick_quotes(
         [a.quotes for a in articles], fresh=[a.id not in previous for a in articles]
@@ -340,7 +342,7 @@ def _brief(
     return StoryBrief(
         anchor=anchor,
         id=item.story.id,
-        label=item.story.label.strip() or articles[0].title,
+        label=kicker(oldest_first) or item.story.label.strip() or articles[0].title,
         status=item.story.status,
         topics=item.story.topics,
         watch_topic=item.watch_topic,
@@ -361,6 +363,7 @@ def _brief(
             SeeAlso(story_id, label, (anchors or {}).get(story_id))
             for story_id, label in item.story.related
         ),
+        headline=choose_headline(oldest_first) or item.story.label.strip(),
     )
 
 
@@ -397,18 +400,24 @@ def _newest_first_lines(lines: Sequence[str], articles: Sequence[SourceArticle])
     return tuple(sorted(lines, key=place))
 
 
-def _shorten(text: str, limit: int = GLANCE_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+def _glance_sentence(story: StoryBrief) -> str:
+    """Pick one whole sentence for At a glance: not the story's first "What's new" line word
+    for word, and short enough to read at a glance (never cut mid-sentence)."""
+    repeated = set(story.whats_new[:1])
+    pool = [s for s in (*story.summary, *story.whats_new) if s not in repeated]
+    short = [s for s in pool if len(s) <= GLANCE_CHARS]
+    if short:
+        return short[0]
+    return min(pool, key=len) if pool else ""
 
 
 def _glance(stories: Sequence[StoryBrief]) -> tuple[GlanceLine, ...]:
-    lines = []
-    for story in stories[:GLANCE_LIMIT]:
-        lead = (story.whats_new or story.summary or ("",))[0]
-        lines.append(GlanceLine(story.anchor, story.label, _shorten(lead), story.outlet_count))
-    return tuple(lines)
+    return tuple(
+        GlanceLine(
+            story.anchor, story.headline or story.label, _glance_sentence(story), story.outlet_count
+        )
+        for story in stories[:GLANCE_LIMIT]
+    )
 
 
 def _sections(briefs: Sequence[StoryBrief], topic_order: Sequence[str]) -> tuple[Section, ...]:

@@ -91,13 +91,12 @@ def apply_to_inputs(stories: Sequence[StoryInput], overrides: Overrides) -> list
 def _retitled(story: StoryBrief, overrides: Overrides) -> StoryBrief:
     """Give a story the editor's headline, kicker and lead article, and fixed quotes."""
     changes: dict[str, Any] = {}
-    names = {f.name for f in dataclasses.fields(story)}
     if story.id in overrides.headlines:
         headline, kicker = overrides.headlines[story.id]
         if headline:
-            changes["headline" if "headline" in names else "label"] = headline
-        if kicker and "kicker" in names:
-            changes["kicker"] = kicker
+            changes["headline"] = headline
+        if kicker:
+            changes["label"] = kicker  # the label is the short line above the headline
     lead = overrides.leads.get(story.id)
     if lead and any(source.url == lead for source in story.sources):
         first = [s for s in story.sources if s.url == lead]

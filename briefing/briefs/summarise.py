@@ -11,7 +11,10 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from briefing.briefs.furniture import is_furniture, quoted_share, without_label
+
 MIN_WORDS = 8
+LEDE_MIN_WORDS = 5  # a lede sentence may be short ("Two people died.")
 MAX_WORDS = 60
 # Cosine similarity (TF-IDF) above which two sentences say the same thing.
 REDUNDANT = 0.5
@@ -20,6 +23,9 @@ ALREADY_REPORTED = 0.55
 QUOTE_MIN_WORDS = 5
 QUOTE_MAX_WORDS = 70
 MMR_LAMBDA = 0.7
+HEADLINE_WEIGHT = 0.5  # a sentence restating a headline is often the key fact
+LEAD_BONUS = 1.0  # how much more a lede sentence weighs than a late one
+ARTICLE_FLOOR = 0.5  # the weight of the story's least central article, the most central's 1
 
 # Lower-case phrases that mark page furniture rather than reporting. Plain substring
 # tests: a regex alternation over every sentence of the day was the slowest step.
@@ -37,7 +43,6 @@ _DANGLING_START = re.compile(
     r"still|yet|then|his|her|its|their)\b",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"[\"“”«»„][^\"“”«»„]*[\"“”«»„]")
 _WORD = re.compile(r"\w+")
 
 
@@ -68,12 +73,6 @@ def _key(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def quoted_share(sentence: str) -> float:
-    """Return the share of a sentence's characters that sit inside quotation marks."""
-    inside = sum(len(match) for match in _QUOTED.findall(sentence))
-    return inside / max(len(sentence), 1)
-
-
 def is_usable(sentence: str, *, min_words: int = MIN_WORDS) -> bool:
     """Tell whether a sentence can stand in a summary on its own."""
     words = word_count(sentence)
@@ -82,6 +81,8 @@ def is_usable(sentence: str, *, min_words: int = MIN_WORDS) -> bool:
     lowered = sentence.lower()
     if lowered.startswith(CREDIT_LINES) or any(phrase in lowered for phrase in BOILERPLATE):
         return False
+    if sentence.lstrip()[:1] in "\"“‘'" or is_furniture(sentence):
+        return False  # a quote opening the sentence reads as a pull quote, not a summary
     return quoted_share(sentence) < 0.5
 
 
@@ -90,7 +91,8 @@ def candidates(articles: Sequence[Sequence[str]], *, min_words: int = MIN_WORDS)
     seen: set[str] = set()
     found: list[Candidate] = []
     for article_index, sentences in enumerate(articles):
-        for position, sentence in enumerate(sentences):
+        for position, raw in enumerate(sentences):
+            sentence = without_label(raw)
             key = _key(sentence)
             if key in seen or not is_usable(sentence, min_words=min_words):
                 continue
@@ -147,10 +149,27 @@ def _scores(
         centrality = (_similarity(vectors, total).ravel() - own) / (count - 1)
     if headlines is not None and headlines.shape[0]:
         # Headlines name the event; a sentence that restates one is usually the key fact.
-        centrality = centrality + 0.5 * _similarity(vectors, headlines).mean(axis=1)
-    lead = np.array([1.0 + 0.5 / (1 + item.position) for item in found])
+        centrality = centrality + HEADLINE_WEIGHT * _similarity(vectors, headlines).mean(axis=1)
+    lead = np.array([1.0 + LEAD_BONUS / (1 + item.position) for item in found])
     dangling = np.array([0.6 if _DANGLING_START.match(item.text) else 1.0 for item in found])
-    return (centrality + 1e-6) * lead * dangling
+    return (centrality + 1e-6) * lead * dangling * _article_weights(found, vectors)
+
+
+def _article_weights(found: Sequence[Candidate], vectors: sparse.csr_matrix) -> np.ndarray:
+    """Weigh each sentence by how central its article is, so an off-topic page cannot lead."""
+    articles = sorted({item.article for item in found})
+    if len(articles) < 3:
+        return np.ones(len(found))
+    index = np.array([item.article for item in found])
+    means = sparse.vstack(
+        [sparse.csr_matrix(vectors[index == a].mean(axis=0)) for a in articles]
+    ).tocsr()
+    norms = np.sqrt(np.asarray(means.multiply(means).sum(axis=1)).ravel()) + 1e-9
+    story = sparse.csr_matrix(means.sum(axis=0))
+    closeness = _similarity(means, story).ravel() / norms
+    closeness = closeness / (closeness.max() or 1.0)
+    weight = dict(zip(articles, ARTICLE_FLOOR + (1 - ARTICLE_FLOOR) * closeness, strict=True))
+    return np.array([weight[item.article] for item in found])
 
 
 def _mmr(
@@ -187,8 +206,13 @@ def summarise(
     avoid: Sequence[str] = (),
     headlines: Sequence[str] = (),
     max_words: int = 110,
+    people: Sequence[str] = (),
 ) -> tuple[str, ...]:
-    """Choose up to `count` verbatim sentences that together sum up the articles."""
+    """Choose up to `count` verbatim sentences that together sum up the articles.
+
+    people (full names) keeps a sentence that calls one of them by surname alone out of the
+    summary until an earlier sentence has named them in full.
+    """
     found = candidates(articles) or candidates(articles, min_words=4)
     if not found:
         return ()
@@ -204,6 +228,86 @@ def summarise(
             break
         chosen.append(text)
         words += word_count(text)
+    return tuple(_introduce_first(chosen, people))
+
+
+def _introduce_first(chosen: list[str], people: Sequence[str]) -> list[str]:
+    """Order sentences so a person is named in full before being called by surname alone.
+
+    "Schmack concluded…" never opens a summary whose next sentence says "Anna Schmack".
+    """
+    ordered: list[str] = []
+    waiting = list(chosen)
+    while waiting:
+        ready = next((t for t in waiting if not _unintroduced(t, ordered, waiting, people)), None)
+        ordered.append(ready if ready is not None else waiting[0])
+        waiting.remove(ordered[-1])
+    return ordered
+
+
+def _unintroduced(
+    text: str, before: Sequence[str], later: Sequence[str], people: Sequence[str]
+) -> bool:
+    """Tell whether a sentence uses a surname alone whose full name only a later one gives."""
+    for name in people:
+        surname = name.split()[-1]
+        if name in text or not re.search(rf"\b{re.escape(surname)}\b", text):
+            continue
+        introduced = any(name in earlier for earlier in before)
+        if not introduced and any(name in other for other in later if other is not text):
+            return True
+    return False
+
+
+def summary_length(article_count: int) -> int:
+    """Return how many sentences a story of article_count articles is summed up in."""
+    return 3 if article_count <= 3 else 4
+
+
+def story_summary(
+    articles: Sequence[Sequence[str]],
+    titles: Sequence[str],
+    vectoriser: SentenceVectoriser,
+    *,
+    avoid: Sequence[str] = (),
+    max_words: int = 110,
+    people: Sequence[str] = (),
+) -> tuple[str, ...]:
+    """Sum a story up at the briefing's length: what compose prints and export gives.
+
+    A one-article story is told by its own lede, as its writer ordered it. Several articles
+    are summed up from their most central sentences. Headlines are not weighed: a title
+    that repeats the first sentence, or is page furniture, only pulls towards it.
+    """
+    del titles  # kept for callers; measured to hurt (README, bench/writeups.py)
+    count = summary_length(len(articles))
+    if len(articles) == 1:
+        return lede(articles[0], vectoriser, count=count, avoid=avoid, max_words=max_words)
+    return summarise(
+        articles, vectoriser, count=count, avoid=avoid, max_words=max_words, people=people
+    )
+
+
+def lede(
+    sentences: Sequence[str],
+    vectoriser: SentenceVectoriser,
+    *,
+    count: int,
+    avoid: Sequence[str] = (),
+    max_words: int = 110,
+) -> tuple[str, ...]:
+    """Return the first usable sentences of an article, skipping what was already said."""
+    found = candidates([sentences], min_words=LEDE_MIN_WORDS)
+    if avoid and found:
+        seen = _similarity(vectoriser.matrix([c.text for c in found]), vectoriser.matrix(avoid))
+        found = [c for c, top in zip(found, seen.max(axis=1), strict=True) if top <= REDUNDANT]
+    chosen: list[str] = []
+    words = 0
+    for item in found[:count]:
+        if chosen and words + word_count(item.text) > max_words:
+            break
+        chosen.append(item.text)
+        words += word_count(item.text)
     return tuple(chosen)
 
 

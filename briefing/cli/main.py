@@ -255,7 +255,7 @@ def export_stories(
     ] = None,
 ) -> None:
     """Export stories as JSON: [{id, label, status, first_seen, last_seen, articles}]."""
-    from briefing.store.story_queries import export_stories as stories_data
+    from briefing.stages.story_export import export_stories as stories_data
 
     if format != "json":
         raise UsageError(f"--format: stories export as json, not {format!r}")

@@ -104,7 +104,7 @@ def for_topics(briefing: Briefing, topics: tuple[str, ...]) -> Briefing:
 def subject_for(briefing: Briefing, *, test: bool = False) -> str:
     """Write the subject: title, date and the top story."""
     top = next(iter(briefing.stories), None) or next(iter(briefing.also_noted), None)
-    lead = top.label if top else "nothing new in this window"
+    lead = (top.headline or top.label) if top else "nothing new in this window"
     more = len(briefing.stories) + len(briefing.also_noted) - 1
     label = header_text(lead, SUBJECT_LABEL_CHARS) + (f" (+{more} more)" if more > 0 else "")
     day = briefing.day

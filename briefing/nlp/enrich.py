@@ -22,15 +22,16 @@ from thinc.api import use_ops
 from briefing.nlp.entities import (
     AliasTable,
     Entity,
-    Mention,
     alias_key,
     display_name,
     load_alias_table,
     load_aliases,
     resolve_entities,
 )
+from briefing.nlp.mentions import clean_mentions
 from briefing.nlp.phrases import credit_ranges, key_phrases, sentence_spans
 from briefing.nlp.quotes import Quote, extract_quotes, find_quote_spans
+from briefing.nlp.speaker_names import token_entities
 
 __all__ = [
     "ENTITY_LABELS",
@@ -207,11 +208,7 @@ class Enricher:
         """Build the Enrichment of one parsed article."""
         text = doc.text  # Doc.text is rebuilt on every access
         credits = credit_ranges(text, body_start)
-        mentions = [
-            Mention(ent.text, ent.label_, ent.start_char)
-            for ent in doc.ents
-            if ent.label_ in ENTITY_LABELS and not any(a <= ent.start_char < b for a, b in credits)
-        ]
+        mentions = list(clean_mentions(doc, text, ENTITY_LABELS, credits))
         entities, entity_at = resolve_entities(mentions, self.aliases, self.labels)
         if _title_case(text[:body_start]):
             # The model reads a Title Case Headline as one long name: trust the body only.
@@ -222,8 +219,9 @@ class Enricher:
         quote_spans = find_quote_spans(text, body_start)
         spans = sentence_spans(doc, text, lead, quote_spans)
         sentences = [" ".join(text[a:b].split()) for a, b in spans]
-        people = {e.text: e.count for e in entities if e.label == "PERSON"}
-        quotes = extract_quotes(doc, text, entity_at, quote_spans, spans, people)
+        kinds = {e.text: e.label for e in entities}
+        ent_of = token_entities(doc, entity_at, kinds)
+        quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,7 @@ _PERSON_TITLES = (
     "chairwoman|spokesman|spokeswoman|prof|professor|rev|reverend|mr|mrs|ms|miss|dr|sir|madam"
 )
 _GENERATIONS = frozenset({"jr", "sr", "ii", "iii", "iv"})
+_FUNCTION_WORDS = frozenset({"of", "the", "and", "for", "on", "in", "de", "du", "la", "&"})
 _PERSON_TITLE = re.compile(
     rf"^(?:(?:vice|deputy|acting|former|foreign|prime)\s+)*(?:{_PERSON_TITLES})\.?\s+(?=\S)",
     re.IGNORECASE,
@@ -83,9 +85,15 @@ class Mention:
 
 
 def alias_key(text: str) -> str:
-    """Return the case-, dot- and whitespace-insensitive lookup key for a name."""
-    text = text.translate(_APOSTROPHES).replace(".", " ").casefold()
-    return " ".join(text.split())
+    """Return the lookup key for a name: case, accents, dots, hyphens and spacing folded.
+
+    "Kim Jong-nam", "Kim Jong Nam" and "Kim-Jong-nam" share one key, as do "U.S." and "US".
+    """
+    text = text.translate(_APOSTROPHES)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.replace(".", " ").replace("-", " ").casefold().split())
 
 
 def clean_surface(text: str) -> str:
@@ -187,8 +195,40 @@ def _group_mentions(mentions: Iterable[Mention], aliases: Mapping[str, str]) -> 
         group.labels[label] += 1
         group.starts.append(mention.start)
     for group in groups.values():
-        group.name = group.name or group.surfaces.most_common(1)[0][0]
+        group.name = group.name or _display_surface(group.surfaces)
     return list(groups.values())
+
+
+def _display_surface(surfaces: Counter[str]) -> str:
+    """Pick how to write a name: its commonest form, "Cairo" rather than a dateline's "CAIRO"."""
+    ranked = sorted(surfaces, key=lambda s: (s.isupper() and len(s) > 4, -surfaces[s]))
+    return ranked[0]
+
+
+def acronym_of(name: str) -> set[str]:
+    """Return the acronyms a multi-word name may go by: "Bank of Korea" -> {"BK", "BOK"}."""
+    words = [w for w in re.split(r"[\s-]+", name) if w[:1].isalpha()]
+    if len(words) < 2:
+        return set()
+    every = "".join(w[0] for w in words).upper()
+    content = "".join(w[0] for w in words if w.lower() not in _FUNCTION_WORDS).upper()
+    return {every, content}
+
+
+def _merge_acronyms(groups: list[_Group]) -> list[_Group]:
+    """Fold an acronym into the one name it abbreviates ("DNC": Democratic National Committee)."""
+    long_names = [g for g in groups if " " in g.name]
+    kept: list[_Group] = []
+    for group in groups:
+        target = None
+        if group.name.isupper() and 2 <= len(group.name) <= 6 and not group.mapped:
+            matches = [g for g in long_names if group.name in acronym_of(g.name)]
+            target = matches[0] if len(matches) == 1 else None
+        if target is not None:
+            target.absorb(group)
+        else:
+            kept.append(group)
+    return kept
 
 
 def _majority_label(group: _Group) -> str:
@@ -244,7 +284,7 @@ def resolve_entities(
     labels: Mapping[str, str] | None = None,
 ) -> tuple[list[Entity], dict[int, str]]:
     """Merge mentions into canonical entities; also map each mention start to its canonical."""
-    groups = _merge_longer_names(_group_mentions(mentions, aliases))
+    groups = _merge_acronyms(_merge_longer_names(_group_mentions(mentions, aliases)))
     people = [g for g in groups if _majority_label(g) == "PERSON" and " " in g.name]
     merged: list[_Group] = []
     for group in groups:
@@ -265,3 +305,36 @@ def resolve_entities(
         entities.append((group.first, entity))
     entities.sort(key=lambda pair: (-pair[1].count, pair[0]))
     return [entity for _, entity in entities], starts
+
+
+def story_entity_names(entities: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Map each name in a story's articles to the one name the story should use for it.
+
+    Articles resolve their own entities; across them, "Trump" (one article) is "Donald
+    Trump" (another) when he is the only person of that surname, "CAIRO" is "Cairo", and
+    "DNC" is the "Democratic National Committee" it abbreviates.
+    """
+    counts: Counter[str] = Counter()
+    labels: dict[str, str] = {}
+    for name, label in entities:
+        counts[name] += 1
+        labels.setdefault(name, label)
+    by_key: dict[str, list[str]] = {}
+    for name in counts:
+        by_key.setdefault(alias_key(name), []).append(name)
+    out: dict[str, str] = {}
+    for variants in by_key.values():
+        best = _display_surface(Counter({v: counts[v] for v in variants}))
+        out.update(dict.fromkeys(variants, best))
+    people = [n for n in set(out.values()) if " " in n and labels.get(n) == "PERSON"]
+    longer = [n for n in set(out.values()) if " " in n]
+    for name in list(out):
+        target = out[name]
+        if " " in target:
+            continue
+        same_surname = [p for p in people if _surname_key(p) == alias_key(target)]
+        expands = [n for n in longer if target.isupper() and target in acronym_of(n)]
+        found = same_surname or expands
+        if len(found) == 1:
+            out[name] = found[0]
+    return out

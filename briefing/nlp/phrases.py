@@ -71,7 +71,9 @@ def sentence_spans(
             carry, end = last, last
         if not text[start:end].strip() or _CREDIT_SENTENCE.match(text[start:end].strip()):
             continue
-        after_title = fixed and _TITLE_AT_END.search(text, 0, fixed[-1][1])
+        # Only the end of the previous sentence can hold its title ("the Rev."): searching from
+        # the start of the text made this step quadratic in the article's length.
+        after_title = fixed and _TITLE_AT_END.search(text, max(fixed[-1][1] - 12, 0), fixed[-1][1])
         if after_title and "\n" not in text[fixed[-1][1] : start]:  # "the Rev." ends nothing
             fixed[-1] = _trim(text, fixed[-1][0], end)
             continue

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
 from briefing.briefs.overrides import apply_to_briefing, apply_to_inputs
 from briefing.config import Config
-from briefing.nlp.entities import display_name, load_alias_table
+from briefing.nlp.entities import alias_key, display_name, load_alias_table, story_entity_names
 from briefing.output.archive import write_briefing
 from briefing.output.render import render_html, render_pdf
 from briefing.stages.decisions import overrides_for
@@ -102,10 +102,20 @@ def _related(session: Session, story_id: str) -> tuple[tuple[str, str], ...]:
 def _story_input(story: Story, rows, start: datetime, display, related=()) -> StoryInput:  # type: ignore[no-untyped-def]
     entity_counts: Counter[str] = Counter()
     articles = []
-    for article, nlp in rows:
-        data = nlp.data if nlp is not None else {}
-        for entity in data.get("entities", []):
-            entity_counts[entity["text"]] += int(entity.get("count", 1))
+    found = [(article, nlp.data if nlp is not None else {}) for article, nlp in rows]
+    # One name per entity across the story ("Trump" is "Donald Trump"); outlets are no subject.
+    merged = story_entity_names(
+        (e["text"], e["label"]) for _, data in found for e in data.get("entities", [])
+    )
+    outlets = {alias_key(article.source) for article, _ in found}
+    for article, data in found:
+        named = [
+            (merged.get(e["text"], e["text"]), str(e["label"]), int(e.get("count", 1)))
+            for e in data.get("entities", [])
+        ]
+        named = [e for e in named if alias_key(e[0]) not in outlets]
+        for name, _, count in named:
+            entity_counts[name] += count
         articles.append(
             SourceArticle(
                 id=article.id,
@@ -115,6 +125,7 @@ def _story_input(story: Story, rows, start: datetime, display, related=()) -> St
                 published_at=article.published_at,
                 sentences=tuple(data.get("sentences", [])),
                 quotes=tuple((q["text"], q.get("speaker")) for q in data.get("quotes", [])),
+                entities=tuple((display_name(n, display), k, c) for n, k, c in named),
             )
         )
     earlier = any(a.published_at is not None and a.published_at < start for a in articles)

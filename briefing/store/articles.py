@@ -204,21 +204,37 @@ def recent_fingerprints(session: Session, days: int = 14) -> Iterator[tuple[str,
             yield str(article_id), int(value)
 
 
-def to_export(article: Article) -> dict[str, Any]:
-    """Return the JSON-ready export record of an article."""
+def to_export(article: Article, nlp: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the JSON-ready export record of an article, with what the reader sees of its NLP.
+
+    `entities` and `quotes` are null until the article is enriched (`briefing group`).
+    """
     record = {name: getattr(article, name) for name in EXPORT_FIELDS}
     published = article.published_at
     record["published_at"] = published.isoformat() if published else None
+    record["entities"] = record["quotes"] = None
+    if nlp is not None:
+        record["entities"] = [
+            {"name": e["text"], "type": e["label"]} for e in nlp.get("entities", [])
+        ]
+        record["quotes"] = [
+            {"text": q["text"], "speaker": q.get("speaker"), "speaker_type": q.get("speaker_type")}
+            for q in nlp.get("quotes", [])
+        ]
     return record
 
 
 def export_articles(session: Session, since: datetime | None = None) -> Iterator[dict[str, Any]]:
     """Yield articles as export records, oldest first, optionally fetched or published since."""
-    query = select(Article).order_by(Article.fetched_at, Article.id)
+    query = (
+        select(Article, ArticleNlp.data)
+        .outerjoin(ArticleNlp, ArticleNlp.article_id == Article.id)
+        .order_by(Article.fetched_at, Article.id)
+    )
     if since is not None:
         query = query.where((Article.published_at >= since) | (Article.fetched_at >= since))
-    for article in session.scalars(query).yield_per(500):
-        yield to_export(article)
+    for article, nlp in session.execute(query).yield_per(500):
+        yield to_export(article, nlp)
 
 
 class ImportLineError(ValueError):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from briefing.store.models import Article, Story, StoryArticle
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -26,24 +26,6 @@ def story_members(session: Session) -> dict[str, list[str]]:
     for story_id, article_id in session.execute(query):
         members[story_id].append(article_id)
     return members
-
-
-def export_stories(session: Session) -> list[dict[str, Any]]:
-    """Return every story as {id, label, status, first_seen, last_seen, topics, articles}."""
-    members = story_members(session)
-    stories = session.scalars(select(Story).order_by(Story.first_seen, Story.id))
-    return [
-        {
-            "id": story.id,
-            "label": story.label,
-            "status": story.status,
-            "first_seen": _iso(story.first_seen),
-            "last_seen": _iso(story.last_seen),
-            "topics": list(story.topics),
-            "articles": members.get(story.id, []),
-        }
-        for story in stories
-    ]
 
 
 def story_rows(session: Session, limit: int = 50) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
+from briefing.nlp.entities import acronym_of, alias_key, story_entity_names
 from briefing.stories.clustering import STOP_WORDS, ArticleFeatures
 
 # Entity kinds that name who or where a story is about; NORP ("Russian") only as a last resort.
@@ -19,15 +20,30 @@ GENERIC_NOUNS = frozenset(
     statement report scene group action life head work case thing things way part lot number
     family friends home world place area city country government today week year day""".split()
 )
+_NAME_JOINERS = frozenset(
+    {"of", "the", "and", "for", "de", "du", "la", "le", "von", "van", "al", "&"}
+)
 _PUNCT = "\"'“”‘’.,;:!?()[]"
 
 
 def entity_stats(articles: Sequence[ArticleFeatures]) -> dict[str, list]:
-    """Count per canonical entity: [label, articles naming it, mentions, headlines naming it]."""
+    """Count per canonical entity: [label, articles naming it, mentions, headlines naming it].
+
+    Names that are one entity across the story's articles count once (story_entity_names):
+    "Trump" in one article and "Donald Trump" in another, "CAIRO" and "Cairo", "DNC" and
+    "Democratic National Committee". The outlets that ran the story are not its subject.
+    """
+    merged = story_entity_names(
+        [(name, label) for article in articles for name, label, _ in article.entities]
+    )
+    outlets = {alias_key(a.source) for a in articles if a.source}
     stats: dict[str, list] = {}
     for article in articles:
         seen: set[str] = set()
-        for canonical, label, count in article.entities:
+        for raw, label, count in article.entities:
+            canonical = merged.get(raw, raw)
+            if alias_key(canonical) in outlets or not is_clean_name(canonical):
+                continue
             entry = stats.setdefault(canonical, [label, 0, 0, 0])
             entry[2] += max(1, count)
             if canonical not in seen:
@@ -35,6 +51,16 @@ def entity_stats(articles: Sequence[ArticleFeatures]) -> dict[str, list]:
                 entry[3] += in_headline(canonical, article.title)
                 seen.add(canonical)
     return stats
+
+
+def is_clean_name(name: str) -> bool:
+    """Tell whether a name can head a kicker: no number, no common noun ("Roman mosaic")."""
+    words = name.split()
+    return (
+        bool(words)
+        and not any(ch.isdigit() for ch in name)
+        and all(w[:1].isupper() or w in _NAME_JOINERS for w in words)
+    )
 
 
 def in_headline(name: str, title: str) -> bool:
@@ -110,9 +136,15 @@ def label_still_fits(shown: Sequence[str], stats: Mapping[str, Sequence]) -> boo
 
 
 def overlaps(name: str, chosen: Sequence[str]) -> bool:
-    """Tell whether a name repeats one already chosen ("Kim" next to "Kim Jong-un")."""
-    words = set(name.lower().split())
-    return any(words & set(other.lower().split()) for other in chosen)
+    """Tell whether a name repeats one already chosen: "Kim" next to "Kim Jong-un", "BOK"
+    next to "Bank of Korea"."""
+    words = set(alias_key(name).split())
+    return any(
+        words & set(alias_key(other).split())
+        or name.upper() in acronym_of(other)
+        or other.upper() in acronym_of(name)
+        for other in chosen
+    )
 
 
 def best_phrase(phrases: Mapping[str, float], entities: Sequence[str]) -> str:

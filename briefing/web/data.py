@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from briefing.briefs.headlines import TitledArticle, choose_headline
 from briefing.errors import ArchiveError
 from briefing.output.archive import list_briefings, paths_for, read_json
 from briefing.store.models import Article, BriefingRecord, Story, StoryArticle, StoryLink
@@ -85,6 +86,7 @@ class StoryView:
     briefings: tuple[date, ...]
     days: tuple[TimelineDay, ...]
     related: tuple[tuple[str, str], ...] = ()  # (id, label): "see also"
+    headline: str = ""
 
 
 def archive_days(archive_dir: Path) -> list[date]:
@@ -99,7 +101,7 @@ def _story_lines(data: dict[str, Any]) -> tuple[StoryLine, ...]:
     return tuple(
         StoryLine(
             id=str(story.get("id", "")),
-            label=str(story.get("label", "")),
+            label=str(story.get("headline") or story.get("label", "")),
             status=str(story.get("status", "")),
             lead=glance.get(story.get("anchor"), "") or next(iter(story.get("summary", [])), ""),
             outlet_count=int(story.get("outlet_count", 0)),
@@ -218,4 +220,5 @@ def story_view(
                 .order_by(StoryLink.created_at, Story.id)
             )
         ),
+        headline=choose_headline([TitledArticle(a.title, a.source) for a in articles]),
     )
