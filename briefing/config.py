@@ -29,6 +29,12 @@ STORE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 STORE_URL_FORMS = "use sqlite:///… or postgresql+psycopg://…"
 
 
+def readable_name(name: str) -> str:
+    """Turn a source id into a name for readers: pacific-ledger -> Pacific Ledger."""
+    words = re.split(r"[-_\s]+", name.strip())
+    return " ".join(word[:1].upper() + word[1:] for word in words if word) or name
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -97,6 +103,12 @@ class SourceConfig(_Section):
     language: str = "en"
     spider: str | None = None
     enabled: bool = True
+    title: str = Field("", max_length=120)  # shown to readers; default: a readable name
+
+    @property
+    def display_name(self) -> str:
+        """Return the name readers see: the title, else the id made readable."""
+        return self.title.strip() or readable_name(self.name)
 
     @field_validator("name")
     @classmethod
@@ -202,6 +214,24 @@ class MailConfig(_Section):
         return value
 
 
+class WebConfig(_Section):
+    # The public address of `briefing serve`: links in mail, one-click unsubscribe.
+    base_url: str = ""
+    # The key that signs subscribers' links; empty variable: one generated into the store.
+    secret_env: str = "BRIEFING_SECRET_KEY"
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        _check_url(value, "base_url")
+        if re.search(r"[?#\s\"'<>]", value):
+            raise ValueError(f"base_url must be a plain address without ? or #, got {value!r}")
+        return value.rstrip("/") + "/"
+
+
 class SubscriberConfig(_Section):
     email: str
     name: str = ""
@@ -221,6 +251,7 @@ class Config(_Section):
     schedule: ScheduleConfig = ScheduleConfig()
     mail: MailConfig = MailConfig()
     subscribers: list[SubscriberConfig] = []
+    web: WebConfig = WebConfig()
     base_dir: Path = Path(".")
 
     @field_validator("timezone")
@@ -254,6 +285,13 @@ class Config(_Section):
         local = (now or datetime.now(self.tz)).astimezone(self.tz)
         due = self.briefing_due(local.date())
         return local.date() if due <= local else local.date() - timedelta(days=1)
+
+    def outlet_name(self, source: str) -> str:
+        """Return the display name of a source id (a readable form when it is not configured)."""
+        for entry in self.sources:
+            if entry.name == source:
+                return entry.display_name
+        return readable_name(source)
 
     def source(self, name: str) -> SourceConfig:
         """Return the source called name, or raise ConfigError."""

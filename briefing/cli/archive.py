@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
@@ -47,11 +48,13 @@ def serve_command(
         int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")
     ] = 8080,
 ) -> None:
-    """Serve the archive as a read-only web app: briefings, stories, search, feed."""
+    """Serve the archive (briefings, stories, search, feed) and the subscription pages."""
     from briefing.store.search import refresh_index
     from briefing.web.app import LOOPBACK_HOSTS, create_app
+    from briefing.web.subscribe import Subscriptions
 
-    site = _site(current_config())
+    cfg = current_config()
+    site = _site(cfg)
     refresh_index(site.store)
     local = is_loopback(host)
     if not local:
@@ -61,7 +64,11 @@ def serve_command(
             "archive to this machine.",
             style="bold red",
         )
-    app = create_app(site, allowed_hosts=LOOPBACK_HOSTS if local else None)
+    hosts = None
+    if local:  # behind a reverse proxy, requests name the public host of [web] base_url
+        public = urlsplit(cfg.web.base_url).hostname if cfg.web.base_url else None
+        hosts = LOOPBACK_HOSTS + ([public] if public else [])
+    app = create_app(site, allowed_hosts=hosts, subscriptions=Subscriptions(site, cfg))
     shown = f"[{host}]" if ":" in host else host
     console.print(f"serving the archive at http://{shown}:{port}/ (Ctrl+C stops)")
     run_server(app, host, port)

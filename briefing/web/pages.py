@@ -85,13 +85,19 @@ class Site:
     title: str
     zone: tzinfo
     static: bool = False  # the static export: no search box
+    subscriptions: bool = False  # the subscription pages are served
 
     def __post_init__(self) -> None:
         self.env = make_environment(self.zone)
 
     def _render(self, template: str, root: str, **context: Any) -> str:
         base = {"root": root, "site_title": self.title, "static": self.static}
+        base["subscriptions"] = self.subscriptions and not self.static
         return self.env.get_template(template).render({**base, **context})
+
+    def render(self, template: str, root: str, **context: Any) -> str:
+        """Render any page of the site's templates (root leads back to the top)."""
+        return self._render(template, root, **context)
 
     def days(self) -> list[date]:
         return archive_days(self.archive_dir)
