@@ -37,7 +37,9 @@ def run_server(app: Any, host: str, port: int) -> None:
 def _site(cfg: Config) -> Any:
     from briefing.web.pages import Site
 
-    return Site(Path(cfg.archive.dir), Store(cfg.store.url), cfg.briefing.title, cfg.tz)
+    site = Site(Path(cfg.archive.dir), Store(cfg.store.url), cfg.briefing.title, cfg.tz)
+    site.outlet_name = cfg.outlet_name
+    return site
 
 
 def serve_command(

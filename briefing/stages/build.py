@@ -73,11 +73,11 @@ def _story_inputs(
             .where(StoryArticle.story_id == story.id)
             .where(or_(Article.published_at < end, Article.published_at.is_(None)))
         ).all()
-        inputs.append(_story_input(story, rows, start, display))
+        inputs.append(_story_input(story, rows, start, display, config.outlet_name))
     return inputs
 
 
-def _story_input(story: Story, rows, start: datetime, display) -> StoryInput:  # type: ignore[no-untyped-def]
+def _story_input(story: Story, rows, start: datetime, display, outlet_name) -> StoryInput:  # type: ignore[no-untyped-def]
     entity_counts: Counter[str] = Counter()
     articles = []
     for article, nlp in rows:
@@ -87,7 +87,7 @@ def _story_input(story: Story, rows, start: datetime, display) -> StoryInput:  #
         articles.append(
             SourceArticle(
                 id=article.id,
-                outlet=article.source,
+                outlet=outlet_name(article.source),  # [[sources]] title, for readers
                 title=article.title,
                 url=article.url,
                 published_at=article.published_at,
