@@ -374,6 +374,11 @@ def test_cli_commands(tmp_path: Path, server) -> None:  # type: ignore[no-untype
     assert added.exit_code == 0, added.output
     listed = runner.invoke(app, ["subscribers", "list", *where])
     assert "night@example.org" in listed.output and "desk@example.org" in listed.output
+    logged = runner.invoke(
+        app, ["subscribers", "log", "NIGHT@example.org", *where], terminal_width=200
+    )
+    assert logged.exit_code == 0 and "night@example.org" in logged.output, logged.output
+    assert "added" in logged.output and "cli" in logged.output
     sent = runner.invoke(app, ["send", "--date", "2024-05-14", *where])
     assert sent.exit_code == 0 and "sent 2" in sent.output, sent.output
     test = runner.invoke(app, ["send", "--date", "2024-05-14", "--to", "me@example.org", *where])

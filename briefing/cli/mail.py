@@ -154,3 +154,21 @@ def list_command() -> None:
         console.print(f"invalid in the config: {why}", style="red")
     if invalid:
         raise typer.Exit(1)
+
+
+@subscribers_app.command("log")
+def log_command(
+    email: Annotated[
+        str | None, typer.Argument(metavar="[ADDRESS]", help="Only this address.")
+    ] = None,
+) -> None:
+    """Show every change to the subscriptions: who, what, when and how."""
+    from briefing.stages.subscribers import subscription_log
+
+    cfg, store = _open()
+    table = Table("When", "Address", "Change", "Via", "Details")
+    for event in subscription_log(store, email):
+        when = f"{event.at.astimezone(cfg.tz):%Y-%m-%d %H:%M}"
+        details = ", ".join(f"{key}={value}" for key, value in sorted(event.detail.items()))
+        table.add_row(*map(plain, (when, event.email, event.action, event.via, details)))
+    output.print(table)

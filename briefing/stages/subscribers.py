@@ -139,3 +139,12 @@ def remove_subscriber(store: Store, config: Config, email: str) -> str:
             )
         raise MailError(f"{address} is not subscribed")
     return address
+
+
+def subscription_log(store: Store, email: str | None = None) -> list[SubscriptionEvent]:
+    """Return the subscriptions' changes (of one address, or all), oldest first."""
+    query = select(SubscriptionEvent).order_by(SubscriptionEvent.at, SubscriptionEvent.id)
+    if email is not None:
+        query = query.where(func.lower(SubscriptionEvent.email) == email.strip().lower())
+    with store.session() as session:
+        return list(session.scalars(query))
