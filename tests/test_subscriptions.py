@@ -352,3 +352,35 @@ def test_a_build_message_without_links_says_how_to_leave() -> None:
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "write to briefing@example.org" in text
     assert date(2024, 5, 14).isoformat() not in text  # no web edition without base_url
+
+
+@pytest.mark.parametrize(("stories", "sources"), [(30, 25), (120, 40)])
+def test_the_mail_html_stays_under_the_clipping_size(stories: int, sources: int) -> None:
+    base = make_briefing()
+    template = base.sections[1].stories[0]
+    many = tuple(
+        dataclasses.replace(
+            template,
+            anchor=f"story-{n}",
+            label=f"Story {n} " + "long headline words " * 4,
+            summary=("A long summary sentence about the events of the day. " * 6,) * 4,
+            sources=tuple(
+                dataclasses.replace(template.sources[0], title=f"Article {n}.{i} " * 6)
+                for i in range(sources)
+            ),
+        )
+        for n in range(1, stories + 1)
+    )
+    big = dataclasses.replace(base, sections=(Section("top-stories", "Top", "top", many),))
+    links = MailLinks(f"{BASE}2024/05/14/briefing.html", f"{BASE}unsubscribe/t", f"{BASE}manage/t")
+    message = build_message(
+        big, Recipient("a@example.org"), sender=SENDER, message_id="<b@x>", now=NOW, links=links
+    )
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert len(html.encode()) < 100 * 1024
+    assert "Story 1 " in html and f"Article 1.{sources - 1}" not in html
+    assert f'more in the <a class="link" href="{BASE}2024/05/14/briefing.html#story-1"' in html
+    assert f"Article {stories}.{sources - 1}" in text  # the plain part keeps everything
+    if stories > 100:  # even the briefest form is too long: the last stories stay online
+        assert "more stories are only in the" in html and f"Story {stories} " not in html

@@ -23,6 +23,7 @@ from briefing.addresses import (
     named_address,
 )
 from briefing.errors import MailError
+from briefing.mail.fit import fit_html
 from briefing.output.links import safe_href
 from briefing.output.templating import long_date, template_environment
 from briefing.resources import templates_dir
@@ -206,7 +207,8 @@ def render_bodies(
         "filler": PREHEADER_FILLER,
     }
     text = env.get_template(TEXT_TEMPLATE).render(context)
-    html = env.get_template(HTML_TEMPLATE).render(context)
+    template = env.get_template(HTML_TEMPLATE)
+    html = fit_html(view, lambda shown, fit: template.render({**context, "b": shown, "fit": fit}))
     return text, html
 
 
