@@ -384,3 +384,14 @@ def test_the_mail_html_stays_under_the_clipping_size(stories: int, sources: int)
     assert f"Article {stories}.{sources - 1}" in text  # the plain part keeps everything
     if stories > 100:  # even the briefest form is too long: the last stories stay online
         assert "more stories are only in the" in html and f"Story {stories} " not in html
+
+
+@pytest.mark.parametrize("value", ["ftp://briefing.example.org/", "https://x.org/?a=1", "x.org"])
+def test_a_bad_base_url_is_a_config_error_naming_the_key(tmp_path: Path, value: str) -> None:
+    from briefing.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"web\.base_url"):
+        parse_config({"web": {"base_url": value}}, base_dir=tmp_path)
+    assert make_config(tmp_path, None, base_url="https://x.org/app").web.base_url == (
+        "https://x.org/app/"
+    )
