@@ -26,7 +26,7 @@ from briefing.config import Config, parse_config
 from briefing.mail.message import MailLinks, Recipient, build_message, subject_for
 from briefing.mail.transport import OutboxTransport
 from briefing.stages.send import send_briefing
-from briefing.stages.subscribers import active_recipients, add_subscriber
+from briefing.stages.subscribers import active_recipients, add_subscriber, left_by_link
 from briefing.stages.subscriptions import subscriber_links, unsubscribe
 from briefing.stages.tokens import LinkSigner, link_signer
 from briefing.store.engine import Store
@@ -245,6 +245,7 @@ def test_one_click_unsubscribes_exactly_that_subscriber_once(tmp_path: Path, sto
     assert config_link is not None
     assert browser.request("POST", path_of(config_link), data=ONE_CLICK).status_code == 200
     assert [r.email for r in active_recipients(store, config)[0]] == ["b@example.org"]
+    assert left_by_link(store, config) == ["config@example.org"]
 
 
 def test_an_old_link_does_nothing_after_a_new_subscription(tmp_path: Path, store: Store) -> None:

@@ -148,3 +148,10 @@ def subscription_log(store: Store, email: str | None = None) -> list[Subscriptio
         query = query.where(func.lower(SubscriptionEvent.email) == email.strip().lower())
     with store.session() as session:
         return list(session.scalars(query))
+
+
+def left_by_link(store: Store, config: Config) -> list[str]:
+    """Return the config's subscribers who unsubscribed with their link (not sent to)."""
+    with store.session() as session:
+        left = opted_out(session)
+    return [entry.email for entry in config.subscribers if entry.email.strip().casefold() in left]
