@@ -240,6 +240,11 @@ def test_one_click_unsubscribes_exactly_that_subscriber_once(tmp_path: Path, sto
     assert len(events(store)) == before
     assert sorted(r.email for r in active_recipients(store, config)[0]) == left
 
+    huge = browser.request(
+        "POST", path_of(links["b@example.org"].unsubscribe or ""), content=b"x" * 20_000
+    )
+    assert huge.status_code == 413 and len(active_recipients(store, config)[0]) == 2
+
     # A config subscriber's one click is honoured too; the config cannot override it.
     config_link = links["config@example.org"].unsubscribe
     assert config_link is not None

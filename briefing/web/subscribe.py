@@ -52,8 +52,14 @@ class Subscriptions:
 
 
 async def _form(request: Request) -> FormData:
-    """Read a small urlencoded or multipart form (RFC 8058 allows either), or answer 413."""
-    length = request.headers.get("content-length", "0")
+    """Read a small urlencoded or multipart form (RFC 8058 allows either), or answer 413.
+
+    A body without a Content-Length (chunked) is not read at all: nothing here needs one
+    that large, and an unsubscribe needs none.
+    """
+    length = request.headers.get("content-length")
+    if length is None:
+        return FormData()
     if not length.isdigit() or int(length) > MAX_FORM_BYTES:
         raise HTTPException(413)
     return await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM_BYTES)
