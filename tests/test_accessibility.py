@@ -129,13 +129,14 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda size: f"{size['width']}px")
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_web_pages_and_the_briefing_have_no_axe_violations(
-    browser: Any, site: tuple[str, list[str]], scheme: str
+    browser: Any, site: tuple[str, list[str]], scheme: str, viewport: dict[str, int]
 ) -> None:
     address, pages = site
     # The app forbids scripts by CSP: the test context lets axe in, as a reader's tools would.
-    context = browser.new_context(bypass_csp=True, color_scheme=scheme, viewport=VIEWPORTS[0])
+    context = browser.new_context(bypass_csp=True, color_scheme=scheme, viewport=viewport)
     found = {}
     try:
         page = context.new_page()
