@@ -30,6 +30,12 @@ STORE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 STORE_URL_FORMS = "use sqlite:///… or postgresql+psycopg://…"
 
 
+def readable_name(name: str) -> str:
+    """Turn a source id into a name for readers: pacific-ledger -> Pacific Ledger."""
+    words = re.split(r"[-_\s]+", name.strip())
+    return " ".join(word[:1].upper() + word[1:] for word in words if word) or name
+
+
 class _Section(BaseModel):
     # No nan or inf: TOML allows both, and every later comparison or sleep breaks on them.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -128,6 +134,12 @@ class SourceConfig(_Section):
     language: str = "en"
     spider: str | None = None
     enabled: bool = True
+    title: str = Field("", max_length=120)  # shown to readers; default: a readable name
+
+    @property
+    def display_name(self) -> str:
+        """Return the name readers see: the title, else the id made readable."""
+        return self.title.strip() or readable_name(self.name)
 
     @field_validator("name")
     @classmethod
@@ -288,15 +300,23 @@ class EditorConfig(_Section):
 
 
 class WebConfig(_Section):
-    """The web app's public face: its address, and whether editing may go over plain HTTP."""
+    """The web app's public face: its address, the key that signs links, plain-HTTP editing."""
 
-    base_url: str = ""  # public address, e.g. https://briefing.example.org
+    base_url: str = ""  # public address of `briefing serve`: links in mail, unsubscribe
+    # The key that signs sessions and subscribers' links; unset: one generated into the store.
+    secret_env: str = "BRIEFING_SECRET_KEY"
     allow_http: bool = False  # let the desk run beyond loopback without https (not advised)
 
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        return _check_url(value, "base_url").rstrip("/") if value else value
+        value = value.strip()
+        if not value:
+            return ""
+        _check_url(value, "base_url")
+        if re.search(r"[?#\s\"'<>]", value):
+            raise ValueError(f"base_url must be a plain address without ? or #, got {value!r}")
+        return value.rstrip("/") + "/"
 
 
 class SubscriberConfig(_Section):
@@ -370,6 +390,13 @@ class Config(_Section):
         """Return the editor with this address (any case), or None."""
         wanted = email.strip().casefold()
         return next((e for e in self.editors if e.email.casefold() == wanted), None)
+
+    def outlet_name(self, source: str) -> str:
+        """Return the display name of a source id (a readable form when it is not configured)."""
+        for entry in self.sources:
+            if entry.name == source:
+                return entry.display_name
+        return readable_name(source)
 
     def source(self, name: str) -> SourceConfig:
         """Return the source called name, or raise ConfigError."""

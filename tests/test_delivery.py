@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -281,7 +282,8 @@ def test_send_to_one_address_leaves_deliveries_alone(tmp_path, store) -> None:  
     message_id = send_test(store, config, "me@example.org", DAY)
     [written] = config.mail.outbox.iterdir()
     assert "me-at-example.org" in written.name and message_id.encode() in written.read_bytes()
-    assert b"Subject: [test] Morning Briefing" in written.read_bytes()
+    parsed = message_from_bytes(written.read_bytes(), policy=policy.default)
+    assert parsed["Subject"].startswith("[test] DPRK–Russia arms talks")
     assert list_deliveries(store) == []
     with pytest.raises(AddressError):
         send_test(store, config, "not an address", DAY)
@@ -372,6 +374,11 @@ def test_cli_commands(tmp_path: Path, server) -> None:  # type: ignore[no-untype
     assert added.exit_code == 0, added.output
     listed = runner.invoke(app, ["subscribers", "list", *where])
     assert "night@example.org" in listed.output and "desk@example.org" in listed.output
+    logged = runner.invoke(
+        app, ["subscribers", "log", "NIGHT@example.org", *where], terminal_width=200
+    )
+    assert logged.exit_code == 0 and "night@example.org" in logged.output, logged.output
+    assert "added" in logged.output and "cli" in logged.output
     sent = runner.invoke(app, ["send", "--date", "2024-05-14", *where])
     assert sent.exit_code == 0 and "sent 2" in sent.output, sent.output
     test = runner.invoke(app, ["send", "--date", "2024-05-14", "--to", "me@example.org", *where])

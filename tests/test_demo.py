@@ -84,7 +84,15 @@ def test_demo_tells_the_editor_then_mails_the_approved_briefing(demo_dir: Path) 
     approve(Store(config.store.url), config, TODAY, DEMO_EDITOR, send_now=True)
     messages = [m for m in (demo_dir / "outbox").glob("*.eml") if m != note]
     assert len(messages) == 1
-    message = email.message_from_bytes(messages[0].read_bytes())
-    assert "29 November 2026" in message["Subject"]
+    message = email.message_from_bytes(messages[0].read_bytes(), policy=email.policy.default)
+    assert str(message["Subject"]).endswith("Morning Briefing (demo), 29 Nov")
+    assert (
+        message["List-Id"] == '"Morning Briefing (demo)" <morning-briefing-demo.demo.example.org>'
+    )
+    assert "<http://127.0.0.1:8080/unsubscribe/" in str(message["List-Unsubscribe"])
+    html = message.get_body(("html",)).get_content()
+    assert 'class="preheader"' in html and "http://127.0.0.1:8080/2026/11/29/briefing.html" in html
+    assert '<strong class="ink" style="color:#333333;">The Pacific Ledger</strong>' in html
+    assert ">pacific-ledger<" not in html  # outlets by name, not by config id
     types = [part.get_content_type() for part in message.walk()]
     assert {"text/plain", "text/html", "application/pdf"} <= set(types)

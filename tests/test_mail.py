@@ -259,7 +259,7 @@ def test_message_structure_and_headers_arrive_intact(smtp_server) -> None:  # ty
     assert attachment.get_filename() == "briefing-2024-05-14.pdf"
     assert len(PdfReader(io.BytesIO(attachment.get_content())).pages) == 1
 
-    assert parsed["Subject"] == "Morning Briefing, 14 May 2024: DPRK–Russia arms talks (+2 more)"
+    assert parsed["Subject"] == "DPRK–Russia arms talks (+2 more) — Morning Briefing, 14 May"
     assert parsed["From"] == "Morning Briefing <briefing@example.org>"
     assert parsed["To"] == "News desk <desk@example.org>"
     assert parsed["Message-ID"] == "<test.1@example.org>"
@@ -289,7 +289,10 @@ def test_both_parts_carry_the_briefing_and_the_html_is_inert() -> None:
     assert "<script" not in html.lower() and "&lt;script&gt;" in html
     assert "Seoul protested &lt;loudly&gt;." in html
     assert "javascript:" not in html and "javascript:" not in text  # shown as text, not a link
-    assert "<style" not in html.lower() and " src=" not in html.lower()  # inline styles, no fetches
+    # Inline styles; the one style block only adds the dark scheme; nothing is fetched.
+    assert html.lower().count("<style") == 1 and " src=" not in html.lower()
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "prefers-color-scheme: dark" in style and "url(" not in style and "@import" not in style
     assert 'style="' in html
     assert "<script>" in text  # text/plain is shown as text: nothing to escape
 
@@ -328,7 +331,7 @@ def test_topic_subscribers_get_only_their_stories() -> None:
     assert [line.anchor for line in view.at_a_glance] == ["story-1"]
     assert view.also_noted == ()
     message = message_for(Recipient("desk@example.org", topics=("Elections",)))
-    assert message["Subject"].endswith("nothing new in this window")
+    assert message["Subject"].startswith("Nothing new in this window — ")
     assert "Nothing new on your topics" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 

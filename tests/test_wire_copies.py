@@ -111,6 +111,6 @@ def test_republication_does_not_make_its_story_developing(store: Store, tmp_path
     # The 07:00 (UTC) briefings: Friday's window holds the original, Saturday's the copy.
     friday, _ = compose_day(store, config, date(2024, 9, 13), now=ORIGINAL_AT)
     assert [(s.id, s.status) for s in friday.also_noted] == [("s-bok", "new")]
-    assert friday.also_noted[0].sources[0].outlet == "meridian"
+    assert friday.also_noted[0].sources[0].outlet == "Meridian"  # its display name
     saturday, new_ids = compose_day(store, config, date(2024, 9, 14), now=COPY_AT)
     assert saturday.is_empty and new_ids == []  # the Ledger's republication is nothing new

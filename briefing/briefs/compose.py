@@ -168,7 +168,7 @@ class Section(_Serialisable):
 
 @dataclass(frozen=True, slots=True)
 class Counts(_Serialisable):
-    """What the window held: active stories, their in-window articles and outlets."""
+    """What the briefing covers: active stories, and all their articles and outlets."""
 
     stories: int
     articles: int
@@ -488,10 +488,12 @@ def compose(
         at_a_glance=_glance(briefs),
         sections=_sections(briefs, topics),
         also_noted=tuple(noted),
+        # Every article and outlet the stories list (as each story counts its own), so no
+        # story ever shows more outlets or articles than the whole briefing.
         counts=Counts(
             stories=len(ranked),
-            articles=sum(len(item.fresh) for item in ranked),
-            outlets=len({a.outlet for item in ranked for a in item.fresh}),
+            articles=sum(len(item.articles) for item in ranked),
+            outlets=len({a.outlet for item in ranked for a in item.articles}),
         ),
         omitted_stories=len(main) - len(shown) + max(len(single) - max_stories, 0),
         source_notes=tuple(source_notes),

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
@@ -36,7 +37,9 @@ def run_server(app: Any, host: str, port: int) -> None:
 def _site(cfg: Config) -> Any:
     from briefing.web.pages import Site
 
-    return Site(Path(cfg.archive.dir), Store(cfg.store.url), cfg.briefing.title, cfg.tz)
+    site = Site(Path(cfg.archive.dir), Store(cfg.store.url), cfg.briefing.title, cfg.tz)
+    site.outlet_name = cfg.outlet_name
+    return site
 
 
 def _desk(config: Config, site: Any, host: str, local: bool) -> Any:
@@ -57,9 +60,10 @@ def serve_command(
         int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")
     ] = 8080,
 ) -> None:
-    """Serve the archive as a read-only web app: briefings, stories, search, feed."""
+    """Serve the archive (briefings, stories, search, feed) and the subscription pages."""
     from briefing.store.search import refresh_index
     from briefing.web.app import LOOPBACK_HOSTS, create_app
+    from briefing.web.subscribe import Subscriptions
 
     config = current_config()
     site = _site(config)
@@ -73,7 +77,12 @@ def serve_command(
             "archive to this machine.",
             style="bold red",
         )
-    app = create_app(site, allowed_hosts=LOOPBACK_HOSTS if local else None, desk=desk)
+    hosts = None
+    if local:  # behind a reverse proxy, requests name the public host of [web] base_url
+        public = urlsplit(config.web.base_url).hostname if config.web.base_url else None
+        hosts = LOOPBACK_HOSTS + ([public] if public else [])
+    subscriptions = Subscriptions(site, config)
+    app = create_app(site, allowed_hosts=hosts, desk=desk, subscriptions=subscriptions)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"serving the archive at http://{shown}:{port}/ (Ctrl+C stops)")
     if desk is not None:

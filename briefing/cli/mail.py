@@ -139,7 +139,7 @@ def remove_command(
 @subscribers_app.command("list")
 def list_command() -> None:
     """List who receives the briefing, from the config file and from the store."""
-    from briefing.stages.subscribers import active_recipients
+    from briefing.stages.subscribers import active_recipients, left_by_link
 
     cfg, store = _open()
     recipients, invalid = active_recipients(store, cfg)
@@ -150,7 +150,27 @@ def list_command() -> None:
         cells = (recipient.email, recipient.name, ", ".join(recipient.topics) or "all")
         table.add_row(*map(plain, (*cells, "yes" if pdf else "no", recipient.origin)))
     output.print(table)
+    for address in left_by_link(store, cfg):
+        console.print(f"unsubscribed by its link, though in the config: {address}")
     for why in invalid.values():
         console.print(f"invalid in the config: {why}", style="red")
     if invalid:
         raise typer.Exit(1)
+
+
+@subscribers_app.command("log")
+def log_command(
+    email: Annotated[
+        str | None, typer.Argument(metavar="[ADDRESS]", help="Only this address.")
+    ] = None,
+) -> None:
+    """Show every change to the subscriptions: who, what, when and how."""
+    from briefing.stages.subscribers import subscription_log
+
+    cfg, store = _open()
+    table = Table("When", "Address", "Change", "Via", "Details")
+    for event in subscription_log(store, email):
+        when = f"{event.at.astimezone(cfg.tz):%Y-%m-%d %H:%M}"
+        details = ", ".join(f"{key}={value}" for key, value in sorted(event.detail.items()))
+        table.add_row(*map(plain, (when, event.email, event.action, event.via, details)))
+    output.print(table)

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 DEMO_DAYS = 4
 DEMO_TIMEZONE = "Asia/Seoul"
 DEMO_EDITOR = "editor@demo.example.org"
+DEMO_WEB = "http://127.0.0.1:8080/"
 DEMO_TOPICS = [
     {
         "name": "DPRK–Russia arms talks",
@@ -65,6 +66,8 @@ def demo_config_text(base_url: str) -> str:
         lines.extend(f"{key} = {_toml(value)}" for key, value in topic.items())
         lines.append("")
     lines += ["[mail]", 'sender = "Demo Briefing <briefing@demo.example.org>"', ""]
+    # `briefing serve --config demo/briefing.toml` answers here: the mail's links work.
+    lines += ["[web]", f'base_url = "{DEMO_WEB}"', ""]
     lines += ["[[subscribers]]", 'email = "desk@demo.example.org"', 'name = "Demo desk"', ""]
     lines += ["[review]", "enabled = true", "", "[[editors]]", f'email = "{DEMO_EDITOR}"', ""]
     return "\n".join(lines)

@@ -297,7 +297,7 @@ def demo_sources(
     sources = []
     for outlet in load_outlets(root or DEMO_ROOT).values():
         entry: dict[str, Any] = {"name": outlet.key, "feeds": [], "sitemaps": [], "start_urls": []}
-        entry |= {"allow": list(outlet.allow), "language": "en"}
+        entry |= {"allow": list(outlet.allow), "language": "en", "title": outlet.name}
         if outlet.discovery in FEED_TYPES and outlet.feed:
             entry["feeds"].append(base + outlet.feed)
         elif outlet.discovery == "news-sitemap":

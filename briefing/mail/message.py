@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 import unicodedata
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ from briefing.addresses import (
     named_address,
 )
 from briefing.errors import MailError
+from briefing.mail.fit import fit_html
 from briefing.output.links import safe_href
-from briefing.output.templating import template_environment
+from briefing.output.templating import long_date, template_environment
 from briefing.resources import templates_dir
 
 if TYPE_CHECKING:  # compose pulls in scikit-learn; the subscriber commands need none of it
@@ -33,6 +35,26 @@ TEMPLATES_DIR = templates_dir()
 TEXT_TEMPLATE = "mail.txt.j2"
 HTML_TEMPLATE = "mail.html.j2"
 SUBJECT_LABEL_CHARS = 110
+PREHEADER_CHARS = 140
+# After the preheader: invisible characters that keep clients from pulling body text into
+# the preview (zero-width non-joiner + no-break space, the usual pair).
+PREHEADER_FILLER = "\u200c\u00a0" * 60
+TEXT_WIDTH = 74
+NAME_OPEN, NAME_CLOSE = "\u2060\u2063", "\u2063\u2060"  # invisible marks, never sent
+_HELD = re.compile(f"{NAME_OPEN}(.*?){NAME_CLOSE}", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class MailLinks:
+    """Where one recipient's message may point: the web edition and their own links."""
+
+    edition: str | None = None  # this briefing on the web
+    unsubscribe: str | None = None  # one click (POST), or a page with one button (GET)
+    manage: str | None = None  # change topics or the PDF
+
+    def story(self, anchor: str) -> str | None:
+        """Return the web address of one story of the edition, or None without one."""
+        return f"{self.edition}#{anchor}" if self.edition else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +85,42 @@ def _printable(value: Any) -> Any:
     return value
 
 
-def _wrap(text: str, width: int = 76, indent: str = "") -> str:
-    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
+def wrap_text(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str = "") -> str:
+    """Wrap plain text at width, never splitting a hyphenated name, a URL or a held phrase.
+
+    Words are only broken at spaces; a URL or word longer than the line stays whole. Text
+    between the NAME_OPEN and NAME_CLOSE marks (names) keeps its spaces on one line.
+    """
+    held = _HELD.sub(lambda match: match[1].replace(" ", "\u00a0"), " ".join(text.split()))
+    wrapped = textwrap.fill(
+        held,
+        width,
+        initial_indent=first or indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return wrapped.replace("\u00a0", " ")
+
+
+def hold(value: Any) -> str:
+    """Mark a name so that wrap_text keeps it on one line."""
+    return f"{NAME_OPEN}{value}{NAME_CLOSE}"
 
 
 def make_mail_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     """Build the mail templates' environment: autoescaped HTML, strict, controls dropped."""
     env = template_environment(templates_dir, finalize=_printable)
-    env.filters["wrap"] = _wrap
+    env.filters["wrap"] = wrap_text
+    env.filters["hold"] = hold
     env.filters["line"] = lambda value: " ".join(str(value).split())
+    env.filters["headline"] = headline_of
     return env
+
+
+def headline_of(story: StoryBrief) -> str:
+    """Return the story's headline (its label until briefs carry a headline)."""
+    return str(getattr(story, "headline", "") or story.label)
 
 
 def _wanted(story: StoryBrief, topics: set[str]) -> bool:
@@ -101,25 +149,66 @@ def for_topics(briefing: Briefing, topics: tuple[str, ...]) -> Briefing:
     )
 
 
+def _all_stories(briefing: Briefing) -> list[StoryBrief]:
+    return [*briefing.stories, *briefing.also_noted]
+
+
 def subject_for(briefing: Briefing, *, test: bool = False) -> str:
-    """Write the subject: title, date and the top story."""
-    top = next(iter(briefing.stories), None) or next(iter(briefing.also_noted), None)
-    lead = (top.headline or top.label) if top else "nothing new in this window"
-    more = len(briefing.stories) + len(briefing.also_noted) - 1
-    label = header_text(lead, SUBJECT_LABEL_CHARS) + (f" (+{more} more)" if more > 0 else "")
+    """Write the subject: the top story's headline first, then the title and date."""
+    stories = _all_stories(briefing)
+    lead = headline_of(stories[0]) if stories else "Nothing new in this window"
+    more = f" (+{len(stories) - 1} more)" if len(stories) > 1 else ""
     day = briefing.day
-    subject = f"{header_text(briefing.title, 80)}, {day.day} {day:%B %Y}: {label}"
+    title = header_text(briefing.title, 80)
+    subject = f"{header_text(lead, SUBJECT_LABEL_CHARS)}{more} — {title}, {day.day} {day:%b}"
     return f"[test] {subject}" if test else subject
 
 
+def preheader_for(briefing: Briefing) -> str:
+    """Write the inbox preview: the next stories after the subject's, then title and date."""
+    stories = _all_stories(briefing)
+    tail = f"{header_text(briefing.title, 80)}, {long_date(briefing.day)}"
+    if len(stories) < 2:
+        return tail
+    lines: list[str] = []
+    size = 0
+    for story in stories[1:]:
+        headline = header_text(headline_of(story), 90)
+        if lines and size + len(headline) > PREHEADER_CHARS:
+            break
+        lines.append(headline)
+        size += len(headline) + 3
+    return f"Also: {' · '.join(lines)} — {tail}"
+
+
 def render_bodies(
-    briefing: Briefing, *, topics: tuple[str, ...], attached: bool, env: Environment
+    briefing: Briefing,
+    *,
+    topics: tuple[str, ...],
+    attached: bool,
+    env: Environment,
+    links: MailLinks | None = None,
+    managed_by: str = "store",
+    contact: str = "",
 ) -> tuple[str, str]:
     """Render the text and HTML bodies for one view of the briefing."""
     view = for_topics(briefing, topics)
-    context = {"b": view, "topics": topics, "full": briefing, "attached": attached}
+    context = {
+        "b": view,
+        "topics": topics,
+        "full": briefing,
+        "attached": attached,
+        "links": links or MailLinks(),
+        "managed_by": managed_by,
+        "preheader": preheader_for(view),
+        "contact": contact,
+        # RFC 3676's delimiter is dash dash space: kept here, where no editor strips the space.
+        "signature": "-- ",
+        "filler": PREHEADER_FILLER,
+    }
     text = env.get_template(TEXT_TEMPLATE).render(context)
-    html = env.get_template(HTML_TEMPLATE).render(context)
+    template = env.get_template(HTML_TEMPLATE)
+    html = fit_html(view, lambda shown, fit: template.render({**context, "b": shown, "fit": fit}))
     return text, html
 
 
@@ -132,12 +221,21 @@ def build_message(
     now: datetime,
     pdf: bytes | None = None,
     env: Environment | None = None,
-    unsubscribe_url: str | None = None,
+    links: MailLinks | None = None,
     test: bool = False,
 ) -> EmailMessage:
     """Build the email for one recipient; pdf is attached when given."""
     env = env or make_mail_environment()
-    text, html = render_bodies(briefing, topics=recipient.topics, attached=pdf is not None, env=env)
+    links = links or MailLinks()
+    text, html = render_bodies(
+        briefing,
+        topics=recipient.topics,
+        attached=pdf is not None,
+        env=env,
+        links=links,
+        managed_by=recipient.origin,
+        contact=sender.addr_spec,
+    )
     # policy.SMTP refuses CR/LF in any header value: a second line of defence after header_text.
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = subject_for(for_topics(briefing, recipient.topics), test=test)
@@ -146,7 +244,8 @@ def build_message(
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
-    _unsubscribe_headers(message, sender, unsubscribe_url)
+    message["List-Id"] = list_id(briefing.title, sender)
+    _unsubscribe_headers(message, sender, links.unsubscribe)
     # Quoted-printable keeps the .eml files (and the raw message) readable, unlike base64.
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -156,13 +255,21 @@ def build_message(
     return message
 
 
+def list_id(title: str, sender: Address) -> str:
+    """Return the List-Id (RFC 2919): the title, and a label in the sender's domain."""
+    label = re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-")[:60] or "briefing"
+    name = header_text(title, 80).replace("\\", "").replace('"', "")
+    return f'"{name}" <{label}.{sender.domain or "localhost"}>'
+
+
 def _unsubscribe_headers(message: EmailMessage, sender: Address, url: str | None) -> None:
     links = [f"<mailto:{sender.addr_spec}?subject=unsubscribe>"]
-    https = safe_href(url) if url else None
-    if https and https.lower().startswith("https://"):
-        links.insert(0, f"<{https}>")
-        # RFC 8058: one-click unsubscribe is only defined for an HTTPS URI.
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    web = safe_href(url) if url else None
+    if web:
+        links.insert(0, f"<{web}>")
+        if web.lower().startswith("https://"):
+            # RFC 8058: one-click unsubscribe is only defined for an HTTPS URI.
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["List-Unsubscribe"] = ", ".join(links)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+import pydyf
 from jinja2 import Environment
 from markupsafe import Markup
 from weasyprint import HTML
@@ -29,6 +30,8 @@ BRIEFING_TEMPLATE = "briefing.html.j2"
 AUTHOR = "news-briefing"
 # The PDF lists this many sources per story (every outlet named); the HTML lists all.
 PRINT_SOURCES = 8
+PDF_VARIANT = "pdf/ua-1"
+LINK_TEXT_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,28 @@ class TemplateAssetFetcher(URLFetcher):
         return path
 
 
+def _link_text(box: Any) -> str:
+    element = getattr(box, "element", None)
+    if element is None:
+        return ""
+    return " ".join("".join(element.itertext()).split())[:LINK_TEXT_CHARS]
+
+
+def finish_pdf(document: Any, pdf: Any) -> None:
+    """Open the bookmarks panel, and describe each link by its text (PDF/UA /Contents)."""
+    pdf.catalog["PageMode"] = "/UseOutlines"
+    for page in document.pages:
+        root = getattr(page, "_page_box", None)  # WeasyPrint keeps the laid-out boxes here
+        if root is None:
+            continue
+        for box in root.descendants():
+            annotation = getattr(box, "link_annotation", None)
+            text = _link_text(box) if annotation is not None else ""
+            if annotation is not None and text:
+                uri = getattr(annotation.get("A", {}).get("URI"), "string", "")
+                annotation["Contents"] = pydyf.String(f"{text} ({uri})" if uri else text)
+
+
 def html_to_pdf(
     html: str, *, url_fetcher: URLFetcher | None = None, templates_dir: Path = TEMPLATES_DIR
 ) -> bytes:
@@ -160,7 +185,9 @@ def html_to_pdf(
         url_fetcher=fetcher,
         media_type="print",
     )
-    pdf = document.write_pdf()
+    # PDF/UA-1: tagged (headings, lists, links in a structure tree), /Lang, XMP title,
+    # DisplayDocTitle; the finisher adds what the variant leaves out.
+    pdf = document.write_pdf(pdf_variant=PDF_VARIANT, finisher=finish_pdf)
     if pdf is None:  # only happens when a target is given; keeps the type honest
         raise RuntimeError("WeasyPrint returned no PDF")
     return bytes(pdf)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -84,7 +85,8 @@ def _story_inputs(
             .where(StoryArticle.story_id == story.id)
             .where(or_(Article.published_at < end, Article.published_at.is_(None)))
         ).all()
-        inputs.append(_story_input(story, rows, start, display, _related(session, story.id)))
+        related = _related(session, story.id)
+        inputs.append(_story_input(story, rows, start, display, config.outlet_name, related))
     return inputs
 
 
@@ -99,7 +101,9 @@ def _related(session: Session, story_id: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(i), str(label)) for i, label in session.execute(query))
 
 
-def _story_input(story: Story, rows, start: datetime, display, related=()) -> StoryInput:  # type: ignore[no-untyped-def]
+def _story_input(
+    story: Story, rows, start: datetime, display, outlet_name, related=()
+) -> StoryInput:  # type: ignore[no-untyped-def]
     entity_counts: Counter[str] = Counter()
     articles = []
     found = [(article, nlp.data if nlp is not None else {}) for article, nlp in rows]
@@ -119,7 +123,7 @@ def _story_input(story: Story, rows, start: datetime, display, related=()) -> St
         articles.append(
             SourceArticle(
                 id=article.id,
-                outlet=article.source,
+                outlet=outlet_name(article.source),  # [[sources]] title, for readers
                 title=article.title,
                 url=article.url,
                 published_at=article.published_at,
@@ -151,6 +155,9 @@ def compose_day(
         start, end = window_for(session, config, day)
         stories = _story_inputs(session, config, start, end)
     overrides = overrides_for(store, day, stories)  # the editors' corrections
+    # An editor renames a source; the inputs already carry its display name ([[sources]] title).
+    shown = {config.outlet_name(source): name for source, name in overrides.outlets.items()}
+    overrides = dataclasses.replace(overrides, outlets=shown)
     stories = apply_to_inputs(stories, overrides)
     articles = [a for s in stories for a in s.articles]
     previous = frozenset(a.id for a in articles if a.published_at and a.published_at < start)

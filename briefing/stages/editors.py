@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
 from datetime import datetime, timedelta
 from enum import Enum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from briefing.config import Config
 from briefing.errors import DeskError
+from briefing.stages.tokens import signing_key
 from briefing.store.engine import Store
-from briefing.store.models import AppSecret, EditorAccount, utcnow
+from briefing.store.models import EditorAccount, utcnow
 
 log = logging.getLogger(__name__)
 # argon2id with the library's defaults: RFC 9106's second recommended profile (64 MiB, t=3).
@@ -31,7 +30,6 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 takes any length; this only bounds the work one request asks for
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-SECRET_ENV = "BRIEFING_SECRET_KEY"
 _DUMMY = HASHER.hash(secrets.token_urlsafe(16))  # verified for unknown accounts: same timing
 
 
@@ -112,20 +110,6 @@ def account_stamp(store: Store, email: str) -> str | None:
         return hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
 
 
-def session_key(store: Store) -> str:
-    """Return the key that signs desk sessions: $BRIEFING_SECRET_KEY, else one kept in the store."""
-    if os.environ.get(SECRET_ENV):
-        return os.environ[SECRET_ENV]
-    with store.session() as session:
-        row = session.get(AppSecret, "session")
-        if row is not None:
-            return row.value
-    try:
-        with store.session() as session:
-            session.add(AppSecret(name="session", value=secrets.token_urlsafe(48)))
-    except IntegrityError:  # another process made it first: use theirs
-        pass
-    with store.session() as session:
-        row = session.get(AppSecret, "session")
-        assert row is not None
-        return row.value
+def session_key(store: Store, config: Config) -> str:
+    """Return the key that signs desk sessions: the app's one signing key (its own salt)."""
+    return signing_key(store, config).decode()

@@ -35,6 +35,7 @@ from briefing.config import Config
 from briefing.errors import ArchiveError, MailError
 from briefing.mail.message import (
     Issue,
+    MailLinks,
     Recipient,
     build_message,
     make_mail_environment,
@@ -51,6 +52,7 @@ from briefing.mail.transport import (
 from briefing.output.archive import paths_for, read_briefing
 from briefing.stages.review import review_gate
 from briefing.stages.subscribers import active_recipients
+from briefing.stages.subscriptions import edition_url, subscriber_links
 from briefing.store.engine import Store
 from briefing.store.models import BriefingRecord, Delivery, utcnow
 
@@ -159,6 +161,7 @@ def send_briefing(
         issue.pdf()  # a missing PDF stops the run here, before any row is claimed
     run = _Run(store, config, issue, transport or make_transport(config.mail), sleep, clock)
     run.resend_interrupted, run.lease = resend_interrupted, lease
+    run.links = subscriber_links(store, config, recipients, day)  # signed, per subscriber
     run.report.skipped.update(invalid)
     _plan(store, day, recipients, clock(), retry_failed=retry_failed)
     try:
@@ -192,6 +195,7 @@ def send_test(
         message_id=message_id,
         now=clock(),
         pdf=pdf,
+        links=MailLinks(edition=edition_url(config, day)),
         test=True,
     )
     courier = transport or make_transport(config.mail)
@@ -254,6 +258,7 @@ class _Run:
         self.env = make_mail_environment()
         self.report = DeliveryReport(issue.briefing.day)
         self.attempted: set[str] = set()
+        self.links: dict[str, MailLinks] = {}
 
     def rounds(self, recipients: list[Recipient], retry: RetryPolicy) -> None:
         """Try everyone, then retry only the transient failures, waiting longer each round."""
@@ -347,6 +352,7 @@ class _Run:
             now=self.clock(),
             pdf=self.issue.pdf() if attach else None,
             env=self.env,
+            links=self.links.get(recipient.email),
         )
         return Outgoing(briefing.day, sender.addr_spec, recipient.email, claim.message_id, message)
 

@@ -190,6 +190,34 @@ class Subscriber(Base):
     # `remove` deactivates rather than deletes, so past deliveries keep their recipient.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # store: managed here (CLI, web); config: a [[subscribers]] entry, kept here only so
+    # that its links have an id and its unsubscribe (active = False) is honoured.
+    managed_by: Mapped[str] = mapped_column(String(16), default="store", server_default="store")
+    # Bumped at each confirmed (re)subscription: links signed for an earlier epoch are dead.
+    epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SubscriptionEvent(Base):
+    """One change to a subscription: who, what, when and through which door."""
+
+    __tablename__ = "subscription_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    # requested | confirmed | changed | unsubscribed | added | removed
+    action: Mapped[str] = mapped_column(String(32))
+    via: Mapped[str] = mapped_column(String(16))  # web | one-click | cli
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AppKey(Base):
+    """A secret the app generated for itself (the link-signing key), kept with the data."""
+
+    __tablename__ = "app_keys"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Delivery(Base):
@@ -256,12 +284,3 @@ class EditorAccount(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class AppSecret(Base):
-    """A secret the app generated and keeps (the session-signing key when none is given)."""
-
-    __tablename__ = "app_secrets"
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

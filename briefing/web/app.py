@@ -1,6 +1,7 @@
 """`briefing serve`: a small read-only web app over the archive and the store (Starlette).
 
-Safe by default: it answers only GET and HEAD, serves only the three files of an archived
+Safe by default: it answers only GET and HEAD (POST only on the subscription pages, each
+change signed by the subscriber's token), serves only the three files of an archived
 day (resolved and checked to lie inside the archive), refuses paths with dot segments,
 backslashes or NULs however they are encoded, escapes every value, and sends a strict
 Content-Security-Policy that forbids scripts on every response.
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from briefing.output.archive import paths_for
 from briefing.web.desk import Desk
 from briefing.web.pages import WEB_TEMPLATES, Site
+from briefing.web.subscribe import Subscriptions, subscription_routes
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +155,16 @@ def _page(html: str | None) -> HTMLResponse:
 
 
 def create_app(
-    site: Site, *, allowed_hosts: list[str] | None = None, desk: Desk | None = None
+    site: Site,
+    *,
+    allowed_hosts: list[str] | None = None,
+    desk: Desk | None = None,
+    subscriptions: Subscriptions | None = None,
 ) -> Starlette:
     """Build the web app over site; allowed_hosts (when given) guards against DNS rebinding.
 
-    With desk, the editor's desk is mounted under /desk/ (signed-in editors only).
+    With desk, the editor's desk is mounted under /desk/ (signed-in editors only); with
+    subscriptions, the subscribe, confirm, manage and unsubscribe pages are served too.
     """
 
     def index(request: Request) -> Response:
@@ -224,6 +231,9 @@ def create_app(
     ]
     if desk is not None:
         routes = desk.routes() + routes
+    if subscriptions is not None:
+        site.subscriptions = True
+        routes += subscription_routes(subscriptions)
     middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))

@@ -78,7 +78,7 @@ class Desk:
 
     def __post_init__(self) -> None:
         if self.sessions is None:
-            self.sessions = Sessions(session_key(self.store), self.config, self.store)
+            self.sessions = Sessions(session_key(self.store, self.config), self.config, self.store)
 
     @property
     def auth(self) -> Sessions:

@@ -6,6 +6,7 @@ pages work when served by `briefing serve` and when copied by `briefing archive 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from jinja2 import Environment
 from sqlalchemy import select
 
+from briefing.config import readable_name
 from briefing.output.links import safe_href
 from briefing.output.templating import template_environment
 from briefing.resources import templates_dir
@@ -104,13 +106,21 @@ class Site:
     title: str
     zone: tzinfo
     static: bool = False  # the static export: no search box
+    subscriptions: bool = False  # the subscription pages are served
+    outlet_name: Callable[[str], str] = readable_name  # source id -> the name readers see
 
     def __post_init__(self) -> None:
         self.env = make_environment(self.zone)
+        self.env.filters["outlet"] = lambda source: self.outlet_name(str(source))
 
     def _render(self, template: str, root: str, **context: Any) -> str:
         base = {"root": root, "site_title": self.title, "static": self.static}
+        base["subscriptions"] = self.subscriptions and not self.static
         return self.env.get_template(template).render({**base, **context})
+
+    def render(self, template: str, root: str, **context: Any) -> str:
+        """Render any page of the site's templates (root leads back to the top)."""
+        return self._render(template, root, **context)
 
     def days(self) -> list[date]:
         return archive_days(self.archive_dir)

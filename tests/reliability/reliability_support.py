@@ -208,6 +208,7 @@ MAIL_HEADERS = {
     "date",
     "message-id",
     "auto-submitted",
+    "list-id",
     "list-unsubscribe",
     "mime-version",
     "content-type",

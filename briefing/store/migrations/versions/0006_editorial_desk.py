@@ -52,16 +52,9 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
     )
-    op.create_table(
-        "app_secrets",
-        sa.Column("name", sa.String(64), primary_key=True),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("app_secrets")
     op.drop_table("editor_accounts")
     op.drop_table("editions")
     op.drop_index("ix_decisions_made_at", "decisions")
