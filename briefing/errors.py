@@ -68,3 +68,9 @@ class ExportError(BriefingError):
     """An export cannot be written."""
 
     label = "export error"
+
+
+class RunError(ScheduleError):
+    """A stage of the daily run (group, build, send) failed or left work undone."""
+
+    label = "run error"

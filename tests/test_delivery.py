@@ -372,14 +372,16 @@ def test_cli_commands(tmp_path: Path, server) -> None:  # type: ignore[no-untype
     assert added.exit_code == 0, added.output
     listed = runner.invoke(app, ["subscribers", "list", *where])
     assert "night@example.org" in listed.output and "desk@example.org" in listed.output
-    sent = runner.invoke(app, ["send", "--date", "2024-05-14", *where])
+    old = runner.invoke(app, ["send", "--date", "2024-05-14", *where])
+    assert old.exit_code == 2 and "add --force" in old.output and not recorder.received
+    sent = runner.invoke(app, ["send", "--date", "2024-05-14", "--force", *where])
     assert sent.exit_code == 0 and "sent 2" in sent.output, sent.output
     test = runner.invoke(app, ["send", "--date", "2024-05-14", "--to", "me@example.org", *where])
     assert test.exit_code == 0 and "test sent to me@example.org" in test.output
     shown = runner.invoke(app, ["deliveries", "--date", "2024-05-14", *where], terminal_width=200)
     assert shown.exit_code == 0 and shown.output.count("sent") >= 2, shown.output
     assert "me@example.org" not in shown.output
-    again = runner.invoke(app, ["send", "--date", "2024-05-14", *where])
+    again = runner.invoke(app, ["send", "--date", "2024-05-14", "--force", *where])
     assert "sent 0, already sent 2" in again.output
     assert len(recorder.received) == 3
     missing = runner.invoke(app, ["send", "--date", "2024-05-15", *where])

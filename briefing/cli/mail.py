@@ -41,9 +41,13 @@ def send_command(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Try refused recipients again (after a fix).")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Mail an old or empty briefing to everyone all the same."),
+    ] = False,
 ) -> None:
     """Mail the day's briefing to every subscriber who does not have it yet."""
-    from briefing.stages.send import send_briefing, send_test
+    from briefing.stages.send import refuse_surprises, send_briefing, send_test
 
     cfg, store = _open()
     day = parse_day(date, cfg.tz)
@@ -52,11 +56,14 @@ def send_command(
         where = f"SMTP {cfg.mail.smtp.host}" if cfg.mail.smtp else f"outbox {cfg.mail.outbox}"
         typer.echo(f"test sent to {to} via {where} (Message-ID {message_id})")
         return
+    if not force:
+        refuse_surprises(store, cfg, day)
     report = send_briefing(store, cfg, day, retry_failed=retry_failed)
     typer.echo(
         f"{report.day}: sent {len(report.sent)}, already sent {len(report.already_sent)}, "
         f"failed {len(report.failed)}, pending {len(report.pending)}"
         + (f", in progress elsewhere {len(report.in_progress)}" if report.in_progress else "")
+        + (f", skipped (invalid address) {len(report.skipped)}" if report.skipped else "")
     )
     problems = [
         *(("skipped", a, why) for a, why in report.skipped.items()),
@@ -67,7 +74,9 @@ def send_command(
         console.print(f"{kind} {address}: {why}")
     if report.aborted:
         console.print(f"stopped: {report.aborted}", style="red")
-    if not report.complete:
+    if report.skipped:
+        console.print("fix the invalid addresses in the config's [[subscribers]]", style="red")
+    if not report.complete or report.skipped:
         raise typer.Exit(1)
 
 

@@ -34,7 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import ref_to_obj
 
 from briefing.config import Config, ConfigError, load_config
-from briefing.errors import ScheduleError
+from briefing.errors import RunError, ScheduleError
 from briefing.store.engine import Store
 from briefing.store.locking import RUN_LOCK, store_lock
 
@@ -145,6 +145,9 @@ def plan_jobs(config: Config) -> list[JobPlan]:
 
 def check_result(result: Any, kind: str) -> Any:
     """Raise ScheduleError when a job's result says it failed; return the result."""
+    problem = getattr(result, "problem", None)
+    if problem:
+        raise RunError(f"{kind} run: {problem}")
     status = getattr(result, "status", None)
     if status in FAILED_STATUSES or getattr(result, "ok", True) is False:
         raise ScheduleError(f"{kind} ended with status {status!r}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
@@ -56,6 +56,22 @@ def _in_window(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
         and_(Article.published_at >= start, Article.published_at < end),
         and_(Article.published_at.is_(None), Article.fetched_at >= start, Article.fetched_at < end),
     )
+
+
+def ungrouped_before(store: Store, config: Config, day: date) -> int:
+    """Count the articles published before day's window ends that no story holds yet."""
+    with store.session() as session:
+        _start, end = window_for(session, config, day)
+        query = select(func.count()).select_from(Article).where(Article.grouped_at.is_(None))
+        return int(session.scalar(query.where(_in_window(end - LONGEST_GAP, end))) or 0)
+
+
+def published_after(store: Store, config: Config, day: date, now: datetime) -> int:
+    """Count the articles published between day's window end and now (tomorrow's news)."""
+    with store.session() as session:
+        _start, end = window_for(session, config, day)
+        query = select(func.count()).select_from(Article).where(_in_window(end, now))
+        return int(session.scalar(query) or 0)
 
 
 def _story_inputs(

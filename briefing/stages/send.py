@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from briefing.addresses import parse_address, parse_sender
 from briefing.config import Config
-from briefing.errors import ArchiveError, MailError
+from briefing.errors import ArchiveError, MailError, UsageError
 from briefing.mail.message import (
     Issue,
     Recipient,
@@ -132,6 +132,39 @@ def load_issue(store: Store, config: Config, day: date) -> Issue:
         return Issue(read_briefing(json_path), pdf_path)
     except ArchiveError as exc:
         raise MailError(f"cannot send the briefing for {day}: {exc}") from None
+
+
+def refuse_surprises(store: Store, config: Config, day: date, clock: Clock = utcnow) -> None:
+    """Raise UsageError when day's briefing is old or empty: mailing it needs --force."""
+    issue = load_issue(store, config, day)
+    age = (config.briefing_day(clock()) - day).days
+    if age > 0:
+        days = "1 day" if age == 1 else f"{age} days"
+        raise UsageError(
+            f"the briefing of {day} is {days} old; to mail it to every subscriber now, add --force"
+        )
+    if issue.briefing.is_empty:
+        raise UsageError(
+            f"the briefing of {day} is empty (nothing was published in its window); to mail "
+            "it to every subscriber anyway, add --force"
+        )
+
+
+def describe_problem(report: DeliveryReport) -> str | None:
+    """Say in one line why a send is not complete (None when everyone has it)."""
+    parts = []
+    if report.aborted:
+        parts.append(f"stopped: {report.aborted}")
+    for label, reasons in (("pending", report.pending), ("failed", report.failed)):
+        if reasons:
+            first = next(iter(reasons.values()))
+            parts.append(f"{len(reasons)} {label} ({first})")
+    if report.in_progress:
+        parts.append(f"{len(report.in_progress)} still being sent by another run")
+    if report.skipped:
+        first = next(iter(report.skipped.values()))
+        parts.append(f"{len(report.skipped)} invalid subscriber address(es) skipped ({first})")
+    return "; ".join(parts) or None
 
 
 def send_briefing(
