@@ -107,8 +107,11 @@ def crawl(
 ) -> None:
     """Run the spiders now and print a summary."""
     from briefing.stages.crawl import crawl_and_record, print_summary
+    from briefing.store.search import refresh_after
 
-    summary = crawl_and_record(current_config(), sources or None, workers=workers, console=console)
+    cfg = current_config()
+    summary = crawl_and_record(cfg, sources or None, workers=workers, console=console)
+    refresh_after(Store(cfg.store.url), "crawl")
     print_summary(summary, console)
     if summary.status != "finished":
         raise typer.Exit(1)
@@ -190,9 +193,12 @@ def demo(
 def group() -> None:
     """Enrich the new articles and group them into stories."""
     from briefing.stages.group import group_pending
+    from briefing.store.search import refresh_after
 
     cfg = current_config()
-    report = group_pending(Store(cfg.store.url), cfg)
+    store = Store(cfg.store.url)
+    report = group_pending(store, cfg)
+    refresh_after(store, "group")
     typer.echo(
         f"enriched {report.enriched}, grouped {report.grouped} articles: "
         f"{report.new_stories} new stories, {report.developing} developing"

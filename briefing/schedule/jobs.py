@@ -37,6 +37,7 @@ from briefing.config import Config, ConfigError, load_config
 from briefing.errors import RunError, ScheduleError
 from briefing.store.engine import Store
 from briefing.store.locking import RUN_LOCK, store_lock
+from briefing.store.search import refresh_after
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
@@ -163,7 +164,11 @@ def run_job(kind: str, config_path: str, target: str, sources: list[str] | None 
     func = _resolve(target)
     if kind == "crawl":
         limit = config.schedule.crawl_time_limit_minutes * 60
-        return check_result(func(config, sources, time_limit=limit), kind)
+        result = func(config, sources, time_limit=limit)
+        store = Store(config.store.url)
+        refresh_after(store, "crawl")
+        store.close()
+        return check_result(result, kind)
     with store_lock(config.store.url, RUN_LOCK).held(timeout=grace_seconds(config)):
         return check_result(func(config, day=config.briefing_day()), kind)
 

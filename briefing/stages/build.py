@@ -18,6 +18,7 @@ from briefing.output.archive import write_briefing
 from briefing.output.render import render_html, render_pdf
 from briefing.store.engine import Store
 from briefing.store.models import Article, ArticleNlp, BriefingRecord, Story, StoryArticle, utcnow
+from briefing.store.search import refresh_after
 
 log = logging.getLogger(__name__)
 MAX_ENTITIES = 6
@@ -168,6 +169,7 @@ def build_day(store: Store, config: Config, day: date, now: datetime | None = No
         record.story_ids, record.article_ids = story_ids, article_ids
         session.add(record)
     log.info("built the briefing of %s: %d stories", day, len(story_ids))
+    refresh_after(store, "build")  # grouping before the build changed the stories
     return BuildResult(
         day, paths.html, paths.pdf, paths.json, len(story_ids), briefing.counts.articles
     )
