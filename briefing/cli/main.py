@@ -265,8 +265,11 @@ def build(
         console.print(f"grouped {grouped.grouped} new articles first")
     result = build_day(store, cfg, when)
     for path in (result.html, result.pdf, result.json):
-        typer.echo(str(path))
+        if path is not None:
+            typer.echo(str(path))
     console.print(f"{result.stories} stories from {result.articles} articles")
+    if result.pdf is None:
+        console.print(f"no PDF: {result.pdf_note}; the mail goes out without it")
     if now >= cfg.briefing_due(when):
         _say_window_ends(cfg, store, when, now)
 

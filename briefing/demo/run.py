@@ -140,5 +140,6 @@ def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> N
             highlight=False,
         )
     delivery = send_briefing(store, config, today)
-    console.print(f"\nbriefing: {built.html}\n          {built.pdf}", highlight=False)
+    pdf = built.pdf or f"no PDF: {built.pdf_note}"
+    console.print(f"\nbriefing: {built.html}\n          {pdf}", highlight=False)
     console.print(f"mail:     {config.mail.outbox} ({len(delivery.sent)} sent)", highlight=False)

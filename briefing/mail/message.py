@@ -113,11 +113,17 @@ def subject_for(briefing: Briefing, *, test: bool = False) -> str:
 
 
 def render_bodies(
-    briefing: Briefing, *, topics: tuple[str, ...], attached: bool, env: Environment
+    briefing: Briefing,
+    *,
+    topics: tuple[str, ...],
+    attached: bool,
+    env: Environment,
+    pdf_note: str | None = None,
 ) -> tuple[str, str]:
     """Render the text and HTML bodies for one view of the briefing."""
     view = for_topics(briefing, topics)
     context = {"b": view, "topics": topics, "full": briefing, "attached": attached}
+    context["pdf_note"] = pdf_note  # why a PDF the reader asked for is missing, if it is
     text = env.get_template(TEXT_TEMPLATE).render(context)
     html = env.get_template(HTML_TEMPLATE).render(context)
     return text, html
@@ -134,10 +140,14 @@ def build_message(
     env: Environment | None = None,
     unsubscribe_url: str | None = None,
     test: bool = False,
+    pdf_note: str | None = None,
 ) -> EmailMessage:
-    """Build the email for one recipient; pdf is attached when given."""
+    """Build the email for one recipient; pdf is attached when given (else pdf_note says why)."""
     env = env or make_mail_environment()
-    text, html = render_bodies(briefing, topics=recipient.topics, attached=pdf is not None, env=env)
+    attached = pdf is not None
+    text, html = render_bodies(
+        briefing, topics=recipient.topics, attached=attached, env=env, pdf_note=pdf_note
+    )
     # policy.SMTP refuses CR/LF in any header value: a second line of defence after header_text.
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = subject_for(for_topics(briefing, recipient.topics), test=test)

@@ -15,7 +15,15 @@ from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
 from briefing.config import Config
 from briefing.nlp.entities import display_name, load_alias_table
 from briefing.output.archive import write_briefing
-from briefing.output.render import render_html, render_pdf
+from briefing.output.display import (
+    LABEL_CHARS,
+    NAME_CHARS,
+    QUOTE_CHARS,
+    SENTENCE_CHARS,
+    TITLE_CHARS,
+    bounded,
+)
+from briefing.output.render import render_html, render_pdf_within
 from briefing.store.engine import Store
 from briefing.store.models import Article, ArticleNlp, BriefingRecord, Story, StoryArticle, utcnow
 from briefing.store.search import refresh_after
@@ -29,10 +37,11 @@ LONGEST_GAP = timedelta(days=7)  # a window never reaches further back than this
 class BuildResult:
     day: date
     html: Path
-    pdf: Path
+    pdf: Path | None  # None: the PDF was given up (see pdf_note); the mail goes without it
     json: Path
     stories: int
     articles: int
+    pdf_note: str = ""
 
 
 def window_for(session: Session, config: Config, day: date) -> tuple[datetime, datetime]:
@@ -104,26 +113,33 @@ def _story_input(story: Story, rows, start: datetime, display) -> StoryInput:  #
         articles.append(
             SourceArticle(
                 id=article.id,
-                outlet=article.source,
-                title=article.title,
+                outlet=bounded(article.source, NAME_CHARS),
+                title=bounded(article.title, TITLE_CHARS),
                 url=article.url,
                 published_at=article.published_at,
-                sentences=tuple(data.get("sentences", [])),
-                quotes=tuple((q["text"], q.get("speaker")) for q in data.get("quotes", [])),
+                sentences=tuple(bounded(s, SENTENCE_CHARS) for s in data.get("sentences", [])),
+                quotes=tuple(_quote(q) for q in data.get("quotes", [])),
             )
         )
     earlier = any(a.published_at is not None and a.published_at < start for a in articles)
     entities = tuple(
-        display_name(name, display) for name, _ in entity_counts.most_common(MAX_ENTITIES)
+        bounded(display_name(name, display), NAME_CHARS)
+        for name, _ in entity_counts.most_common(MAX_ENTITIES)
     )
     return StoryInput(
         id=story.id,
-        label=story.label,
+        label=bounded(story.label, LABEL_CHARS),
         status="developing" if earlier else "new",
         topics=tuple(story.topics),
         entities=entities,
         articles=tuple(articles),
     )
+
+
+def _quote(quote: dict[str, str | None]) -> tuple[str, str | None]:
+    """Return a stored quote as shown: bounded, without bidi controls."""
+    speaker = quote.get("speaker")
+    return bounded(quote["text"] or "", QUOTE_CHARS), speaker and bounded(speaker, NAME_CHARS)
 
 
 def compose_day(
@@ -154,7 +170,9 @@ def build_day(store: Store, config: Config, day: date, now: datetime | None = No
     """Compose, render (HTML + PDF) and archive the briefing of day; record it in the store."""
     briefing, article_ids = compose_day(store, config, day, now)
     html = render_html(briefing)
-    pdf = render_pdf(briefing)
+    pdf, why = render_pdf_within(briefing, config.briefing.pdf_time_limit_seconds)
+    if pdf is None:
+        log.warning("no PDF for the briefing of %s: %s; the mail goes out without it", day, why)
     paths = write_briefing(config.archive.dir, briefing, html, pdf)
     story_ids = [s.id for s in briefing.stories] + [s.id for s in briefing.also_noted]
     with store.session() as session:
@@ -162,7 +180,7 @@ def build_day(store: Store, config: Config, day: date, now: datetime | None = No
         record.title = briefing.title
         record.html_path, record.pdf_path, record.json_path = (
             str(paths.html),
-            str(paths.pdf),
+            "" if pdf is None else str(paths.pdf),  # "": no PDF this time, and the mail says so
             str(paths.json),
         )
         record.built_at = utcnow()
@@ -171,5 +189,11 @@ def build_day(store: Store, config: Config, day: date, now: datetime | None = No
     log.info("built the briefing of %s: %d stories", day, len(story_ids))
     refresh_after(store, "build")  # grouping before the build changed the stories
     return BuildResult(
-        day, paths.html, paths.pdf, paths.json, len(story_ids), briefing.counts.articles
+        day,
+        paths.html,
+        None if pdf is None else paths.pdf,
+        paths.json,
+        len(story_ids),
+        briefing.counts.articles,
+        why,
     )

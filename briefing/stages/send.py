@@ -56,6 +56,7 @@ from briefing.store.models import BriefingRecord, Delivery, utcnow
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 UNSUBSCRIBED = "unsubscribed before it was sent"
+NO_PDF = "The PDF edition could not be made in time for this briefing; this email holds all of it."
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,13 @@ def load_issue(store: Store, config: Config, day: date) -> Issue:
         raise MailError(f"cannot send the briefing for {day}: {exc}") from None
 
 
+def pdf_given_up(store: Store, day: date) -> bool:
+    """Tell whether day's build gave up its PDF (too slow): mail then goes without it."""
+    with store.session() as session:
+        record = session.get(BriefingRecord, day)
+    return record is not None and record.pdf_path == ""
+
+
 def refuse_surprises(store: Store, config: Config, day: date, clock: Clock = utcnow) -> None:
     """Raise UsageError when day's briefing is old or empty: mailing it needs --force."""
     issue = load_issue(store, config, day)
@@ -184,10 +192,12 @@ def send_briefing(
     day = day or today(config, clock)
     issue = load_issue(store, config, day)
     recipients, invalid = active_recipients(store, config)
-    if any(config.mail.attach_pdf if r.attach_pdf is None else r.attach_pdf for r in recipients):
+    no_pdf = pdf_given_up(store, day)
+    wanted = (config.mail.attach_pdf if r.attach_pdf is None else r.attach_pdf for r in recipients)
+    if any(wanted) and not no_pdf:
         issue.pdf()  # a missing PDF stops the run here, before any row is claimed
     run = _Run(store, config, issue, transport or make_transport(config.mail), sleep, clock)
-    run.resend_interrupted, run.lease = resend_interrupted, lease
+    run.resend_interrupted, run.lease, run.no_pdf = resend_interrupted, lease, no_pdf
     run.report.skipped.update(invalid)
     _plan(store, day, recipients, clock(), retry_failed=retry_failed)
     try:
@@ -213,7 +223,8 @@ def send_test(
     issue = load_issue(store, config, day)
     sender = parse_sender(config.mail.sender)
     message_id = new_message_id(sender)
-    pdf = issue.pdf() if config.mail.attach_pdf else None
+    no_pdf = config.mail.attach_pdf and pdf_given_up(store, day)
+    pdf = issue.pdf() if config.mail.attach_pdf and not no_pdf else None
     message = build_message(
         issue.briefing,
         recipient,
@@ -222,6 +233,7 @@ def send_test(
         now=clock(),
         pdf=pdf,
         test=True,
+        pdf_note=NO_PDF if no_pdf else None,
     )
     courier = transport or make_transport(config.mail)
     try:
@@ -278,7 +290,7 @@ class _Run:
     ) -> None:
         self.store, self.config, self.issue, self.transport = store, config, issue, transport
         self.sleep, self.clock = sleep, clock
-        self.resend_interrupted, self.lease = True, timedelta(minutes=10)
+        self.resend_interrupted, self.lease, self.no_pdf = True, timedelta(minutes=10), False
         self.sender: Address = parse_sender(config.mail.sender)
         self.env = make_mail_environment()
         self.report = DeliveryReport(issue.briefing.day)
@@ -374,8 +386,9 @@ class _Run:
             sender=sender,
             message_id=claim.message_id,
             now=self.clock(),
-            pdf=self.issue.pdf() if attach else None,
+            pdf=self.issue.pdf() if attach and not self.no_pdf else None,
             env=self.env,
+            pdf_note=NO_PDF if attach and self.no_pdf else None,
         )
         return Outgoing(briefing.day, sender.addr_spec, recipient.email, claim.message_id, message)
 
