@@ -47,7 +47,8 @@ def send_command(
     ] = False,
 ) -> None:
     """Mail the day's briefing to every subscriber who does not have it yet."""
-    from briefing.stages.send import refuse_surprises, send_briefing, send_test
+    from briefing.stages.resume import refuse_surprises
+    from briefing.stages.send import send_briefing, send_test
 
     cfg, store = _open()
     day = parse_day(date, cfg.tz)

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,17 +30,20 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import ref_to_obj
 
 from briefing.config import Config, ConfigError, load_config
 from briefing.errors import RunError, ScheduleError
+from briefing.stages.resume import day_progress
 from briefing.store.engine import Store
 from briefing.store.locking import RUN_LOCK, store_lock
 from briefing.store.search import refresh_after
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
+RESUME_JOB = "resume"  # a one-off run of the daily job after an interrupted send
 FAILED_STATUSES = frozenset({"failed", "timed_out", "error"})
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron numbering: 0 is Sunday
 
@@ -303,6 +306,7 @@ def start_scheduler(
         for job in jobs:
             if crawl_now and job.id.startswith("crawl"):
                 job.modify(next_run_time=now)
+        resume_interrupted(scheduler, config, Path(config_path).resolve(), targets, now)
     except BaseException:
         scheduler.shutdown(wait=False)
         raise
@@ -311,6 +315,43 @@ def start_scheduler(
         when = job.next_run_time.strftime("%Y-%m-%d %H:%M %Z") if job.next_run_time else "never"
         log.info("job %s (%s): next run %s", job.id, job.name, when)
     return scheduler
+
+
+def resume_interrupted(
+    scheduler: BackgroundScheduler,
+    config: Config,
+    config_path: Path,
+    targets: JobTargets,
+    now: datetime,
+) -> bool:
+    """Run the daily job again now when the current day's deliveries were left unfinished.
+
+    A restart (SIGTERM, SIGKILL, a crash) during the daily run leaves the day's deliveries
+    pending while the job's next run is already tomorrow's. The daily run resumes a send it
+    finds interrupted with the briefing already built. Return whether a resume was planned.
+    """
+    daily = scheduler.get_job("daily")
+    if daily is None or (daily.next_run_time is not None and daily.next_run_time <= now):
+        return False  # no daily job, or it is due now anyway and picks up what it finds
+    day = config.briefing_day(now)
+    store = Store(config.store.url)
+    try:
+        progress = day_progress(store, day)
+    finally:
+        store.close()
+    if not progress.unfinished:
+        return False
+    log.warning(
+        "the briefing of %s was not sent to everyone (%s): a run stopped before it was done; "
+        "resuming it now", day, progress.describe(),
+    )  # fmt: skip
+    scheduler.add_job(
+        run_job, DateTrigger(run_date=now, timezone=config.tz),
+        args=["daily", str(config_path), targets.daily, None], id=RESUME_JOB,
+        name=f"resume the briefing of {day}", replace_existing=True,
+        misfire_grace_time=grace_seconds(config),
+    )  # fmt: skip
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +389,7 @@ class RunReport:
     crawl: Any = None
     crawl_error: str | None = None
     daily: Any = None
+    resumed: Any = None  # the interrupted send's progress, when this run resumed one
 
 
 def run_once(
@@ -361,7 +403,9 @@ def run_once(
     report = RunReport()
     with store_lock(config.store.url, RUN_LOCK).held(timeout=wait):
         crawl_job, daily_job = targets.resolve()
-        if crawl:
+        today = datetime.now(config.tz).date()
+        report.resumed = _interrupted(config, today)
+        if crawl and report.resumed is None:
             limit = config.schedule.crawl_time_limit_minutes * 60
             try:
                 report.crawl = check_result(crawl_job(config, None, time_limit=limit), "crawl")
@@ -370,6 +414,19 @@ def run_once(
                 log.error(
                     "crawl failed (%s); building from the stored articles", report.crawl_error
                 )
-        today = datetime.now(config.tz).date()
         report.daily = check_result(daily_job(config, day=today), "daily")
     return report
+
+
+def _interrupted(config: Config, day: date) -> Any:
+    """Return day's send progress when an earlier run stopped mid-send (else None)."""
+    store = Store(config.store.url)
+    try:
+        progress = day_progress(store, day)
+    finally:
+        store.close()
+    if not progress.interrupted:
+        return None
+    log.warning("an earlier run stopped while sending the briefing of %s (%s): resuming it "
+                "first, without crawling", day, progress.describe())  # fmt: skip
+    return progress

@@ -18,7 +18,6 @@ On resume (once the row's lease has run out, so a run still working is not distu
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from briefing.addresses import parse_address, parse_sender
 from briefing.config import Config
-from briefing.errors import ArchiveError, MailError, UsageError
+from briefing.errors import ArchiveError, MailError
 from briefing.mail.message import (
     Issue,
     Recipient,
@@ -49,6 +48,7 @@ from briefing.mail.transport import (
     make_transport,
 )
 from briefing.output.archive import paths_for, read_briefing
+from briefing.processes import STOPPING, gone, pause, process_tag, stopping_at_safe_points
 from briefing.stages.subscribers import active_recipients
 from briefing.store.engine import Store
 from briefing.store.models import BriefingRecord, Delivery, utcnow
@@ -142,46 +142,13 @@ def pdf_given_up(store: Store, day: date) -> bool:
     return record is not None and record.pdf_path == ""
 
 
-def refuse_surprises(store: Store, config: Config, day: date, clock: Clock = utcnow) -> None:
-    """Raise UsageError when day's briefing is old or empty: mailing it needs --force."""
-    issue = load_issue(store, config, day)
-    age = (config.briefing_day(clock()) - day).days
-    if age > 0:
-        days = "1 day" if age == 1 else f"{age} days"
-        raise UsageError(
-            f"the briefing of {day} is {days} old; to mail it to every subscriber now, add --force"
-        )
-    if issue.briefing.is_empty:
-        raise UsageError(
-            f"the briefing of {day} is empty (nothing was published in its window); to mail "
-            "it to every subscriber anyway, add --force"
-        )
-
-
-def describe_problem(report: DeliveryReport) -> str | None:
-    """Say in one line why a send is not complete (None when everyone has it)."""
-    parts = []
-    if report.aborted:
-        parts.append(f"stopped: {report.aborted}")
-    for label, reasons in (("pending", report.pending), ("failed", report.failed)):
-        if reasons:
-            first = next(iter(reasons.values()))
-            parts.append(f"{len(reasons)} {label} ({first})")
-    if report.in_progress:
-        parts.append(f"{len(report.in_progress)} still being sent by another run")
-    if report.skipped:
-        first = next(iter(report.skipped.values()))
-        parts.append(f"{len(report.skipped)} invalid subscriber address(es) skipped ({first})")
-    return "; ".join(parts) or None
-
-
 def send_briefing(
     store: Store,
     config: Config,
     day: date | None = None,
     *,
     transport: Transport | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = pause,
     clock: Clock = utcnow,
     retry: RetryPolicy = RetryPolicy(),
     retry_failed: bool = False,
@@ -201,11 +168,23 @@ def send_briefing(
     run.report.skipped.update(invalid)
     _plan(store, day, recipients, clock(), retry_failed=retry_failed)
     try:
-        run.rounds(recipients, retry)
+        with stopping_at_safe_points():
+            run.rounds(recipients, retry)
     finally:
         if transport is None:
             run.transport.close()
     return run.report
+
+
+def plan_deliveries(store: Store, config: Config, day: date, clock: Clock = utcnow) -> int:
+    """Record a pending delivery per subscriber before the day's run builds anything.
+
+    A run killed while grouping or building then leaves pending rows, so a restart knows
+    the day's briefing is owed; return how many subscribers there are.
+    """
+    recipients, _invalid = active_recipients(store, config)
+    _plan(store, day, recipients, clock(), retry_failed=False)
+    return len(recipients)
 
 
 def send_test(
@@ -303,6 +282,10 @@ class _Run:
             later: list[Recipient] = []
             down = ""
             for index, recipient in enumerate(queue):
+                if STOPPING.is_set():  # between two messages: nothing is left half-sent
+                    self.report.aborted = "the process was asked to stop"
+                    self._leave_pending(queue[index:], "the process was asked to stop")
+                    return
                 try:
                     outcome = self.attempt(recipient)
                 except TransportSetupError as exc:
@@ -398,13 +381,13 @@ class _Run:
         columns = (Delivery.id, Delivery.status, Delivery.attempts, Delivery.message_id)
 
         def work(session: Session) -> tuple[str, _Claim | None]:
-            query = select(*columns, Delivery.updated_at, Delivery.last_error)
+            query = select(*columns, Delivery.updated_at, Delivery.last_error, Delivery.claimed_by)
             row = session.execute(query.filter_by(day=day, recipient=email)).one()
             now = self.clock()
             if row.status in ("sent", "failed"):
                 return f"{row.status}:{row.last_error or 'refused'}", None
             interrupted = row.status == "sending"
-            if interrupted and now - row.updated_at < self.lease:
+            if interrupted and now - row.updated_at < self.lease and not gone(row.claimed_by):
                 return "busy", None
             message_id = row.message_id or new_message_id(self.sender)
             guard = (Delivery.status == row.status, Delivery.attempts == row.attempts)
@@ -412,7 +395,7 @@ class _Run:
                 update(Delivery)
                 .where(Delivery.id == row.id, *guard)
                 .values(status="sending", message_id=message_id, attempts=row.attempts + 1)
-                .values(updated_at=now)
+                .values(updated_at=now, claimed_by=process_tag())
             )
             if (
                 cast("CursorResult[Any]", session.execute(statement)).rowcount != 1
