@@ -3,15 +3,16 @@ the stages keep it current, and duplicates left by earlier versions are repaired
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 
-from briefing.store.engine import Store
+from briefing.store.engine import MIGRATIONS, Store
 from briefing.store.models import Article, Story, StoryArticle
 from briefing.store.search import refresh_index, search
 
@@ -108,22 +109,24 @@ def test_the_stages_refresh_the_index(tmp_path: Path) -> None:
 
 def test_a_store_with_duplicates_is_repaired_on_opening(tmp_path: Path) -> None:
     db = tmp_path / "b.db"
-    store = Store(f"sqlite:///{db}")
-    add_articles(store, 0, 10)
-    refresh_index(store)
-    store.close()
-    with sqlite3.connect(db) as connection:  # what concurrent searches left in old versions
+    old = Store(f"sqlite:///{db}", auto_migrate=False)
+    settings = AlembicConfig()
+    settings.set_main_option("script_location", str(MIGRATIONS))
+    with old.engine.begin() as connection:  # a store made before the repair existed
+        settings.attributes["connection"] = connection
+        command.upgrade(settings, "0003")
+    add_articles(old, 0, 10)
+    refresh_index(old)
+    with old.engine.begin() as connection:  # what concurrent searches left in old versions
         for _ in range(9):
-            connection.execute(
+            connection.exec_driver_sql(
                 "INSERT INTO search_fts (kind, ref, stamp, title, body) "
                 "SELECT kind, ref, stamp, title, body FROM search_fts WHERE kind = 'article'"
                 " AND rowid IN (SELECT min(rowid) FROM search_fts GROUP BY kind, ref)"
             )
-        connection.execute("UPDATE alembic_version SET version_num = '0003'")
-    broken = Store(f"sqlite:///{db}", auto_migrate=False)
-    assert duplicates(broken) == 90
-    broken.close()
-    repaired = Store(f"sqlite:///{db}")
+    assert duplicates(old) == 90
+    old.close()
+    repaired = Store(f"sqlite:///{db}")  # migrations run on opening
     assert duplicates(repaired) == 0
     ids = [hit.id for hit in search(repaired, "harbour").articles]
     assert sorted(ids) == sorted(f"a{n}" for n in range(10))
