@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -19,6 +19,9 @@ from briefing.cli.common import (
 )
 from briefing.config import Config
 from briefing.store.engine import Store
+
+if TYPE_CHECKING:
+    from briefing.stages.send import DeliveryReport
 
 subscribers_app = new_app("Manage who receives the briefing.")
 DateOption = Annotated[str | None, typer.Option("--date", metavar="DATE", help=DAY_HELP)]
@@ -60,6 +63,13 @@ def send_command(
     if not force:
         refuse_surprises(store, cfg, day)
     report = send_briefing(store, cfg, day, retry_failed=retry_failed)
+    _print_report(report)
+    if not report.complete or report.skipped:
+        raise typer.Exit(1)
+
+
+def _print_report(report: DeliveryReport) -> None:
+    """Print one summary line, then a line per address that did not get the briefing."""
     typer.echo(
         f"{report.day}: sent {len(report.sent)}, already sent {len(report.already_sent)}, "
         f"failed {len(report.failed)}, pending {len(report.pending)}"
@@ -77,8 +87,6 @@ def send_command(
         console.print(f"stopped: {report.aborted}", style="red")
     if report.skipped:
         console.print("fix the invalid addresses in the config's [[subscribers]]", style="red")
-    if not report.complete or report.skipped:
-        raise typer.Exit(1)
 
 
 def deliveries_command(

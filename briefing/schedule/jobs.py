@@ -36,7 +36,7 @@ from apscheduler.util import ref_to_obj
 
 from briefing.config import Config, ConfigError, load_config
 from briefing.errors import RunError, ScheduleError
-from briefing.stages.resume import day_progress
+from briefing.stages.resume import progress_of
 from briefing.store.engine import Store
 from briefing.store.locking import RUN_LOCK, store_lock
 from briefing.store.search import refresh_after
@@ -334,11 +334,7 @@ def resume_interrupted(
     if daily is None or (daily.next_run_time is not None and daily.next_run_time <= now):
         return False  # no daily job, or it is due now anyway and picks up what it finds
     day = config.briefing_day(now)
-    store = Store(config.store.url)
-    try:
-        progress = day_progress(store, day)
-    finally:
-        store.close()
+    progress = progress_of(config, day)
     if not progress.unfinished:
         return False
     log.warning(
@@ -420,11 +416,7 @@ def run_once(
 
 def _interrupted(config: Config, day: date) -> Any:
     """Return day's send progress when an earlier run stopped mid-send (else None)."""
-    store = Store(config.store.url)
-    try:
-        progress = day_progress(store, day)
-    finally:
-        store.close()
+    progress = progress_of(config, day)
     if not progress.interrupted:
         return None
     log.warning("an earlier run stopped while sending the briefing of %s (%s): resuming it "

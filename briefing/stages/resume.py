@@ -51,6 +51,15 @@ class DayProgress:
         return f"{sent} of {self.total} sent, {self.unfinished} unfinished"
 
 
+def progress_of(config: Config, day: date) -> DayProgress:
+    """Open the config's store, count day's deliveries by status, and close it."""
+    store = Store(config.store.url)
+    try:
+        return day_progress(store, day)
+    finally:
+        store.close()
+
+
 def day_progress(store: Store, day: date) -> DayProgress:
     """Count day's deliveries by status."""
     query = select(Delivery.status, func.count()).where(Delivery.day == day)
