@@ -187,6 +187,8 @@ class BriefingSettings(_Section):
     title: str = "Morning Briefing"
     window_hours: int = Field(24, ge=1, le=24 * 31)
     max_stories: int = Field(30, ge=1, le=500)
+    # Longer than this, the PDF is given up and the mail goes out without it, on time.
+    pdf_time_limit_seconds: float = Field(120, gt=0, le=3600)
 
 
 class ScheduleConfig(_Section):

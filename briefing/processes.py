@@ -8,15 +8,44 @@ graceful stop) then SIGKILL if they linger.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Set when the process is asked to stop (SIGTERM, Ctrl-C): loops that must not be cut
+# in the middle of a step (sending mail) check it and stop at their next safe point.
+STOPPING = threading.Event()
+_safe_stops = 0  # how many such loops are running now
+
+
+@contextmanager
+def stopping_at_safe_points() -> Iterator[None]:
+    """Mark a loop that checks STOPPING itself: a stop signal then waits for it."""
+    global _safe_stops
+    _safe_stops += 1
+    try:
+        yield
+    finally:
+        _safe_stops -= 1
+
+
+def request_stop() -> bool:
+    """Set STOPPING; tell whether a loop will stop at its next safe point (so wait for it)."""
+    STOPPING.set()
+    return _safe_stops > 0
+
+
+def pause(seconds: float) -> None:
+    """Sleep, but wake at once when the process is asked to stop."""
+    STOPPING.wait(seconds)
 
 
 @contextmanager
@@ -64,3 +93,26 @@ def stop_processes(children: Iterable[Any], grace: float) -> list[int]:
 def stop_children(grace: float = 3.0) -> list[int]:
     """Stop every multiprocessing child of this process (crawls); return their pids."""
     return stop_processes(multiprocessing.active_children(), grace)
+
+
+def process_tag() -> str:
+    """Name this process as "host:pid", for records that say who holds them."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def gone(tag: str | None) -> bool:
+    """Tell whether the process a tag names is known to be dead (this host only)."""
+    host, _, pid = (tag or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False  # another machine, or this very process: nothing can be known
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    try:  # a zombie has exited and only waits for its parent to collect it
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]

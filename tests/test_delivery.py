@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
@@ -379,14 +380,16 @@ def test_cli_commands(tmp_path: Path, server) -> None:  # type: ignore[no-untype
     )
     assert logged.exit_code == 0 and "night@example.org" in logged.output, logged.output
     assert "added" in logged.output and "cli" in logged.output
-    sent = runner.invoke(app, ["send", "--date", "2024-05-14", *where])
+    old = runner.invoke(app, ["send", "--date", "2024-05-14", *where])
+    assert old.exit_code == 2 and "add --force" in old.output and not recorder.received
+    sent = runner.invoke(app, ["send", "--date", "2024-05-14", "--force", *where])
     assert sent.exit_code == 0 and "sent 2" in sent.output, sent.output
     test = runner.invoke(app, ["send", "--date", "2024-05-14", "--to", "me@example.org", *where])
     assert test.exit_code == 0 and "test sent to me@example.org" in test.output
     shown = runner.invoke(app, ["deliveries", "--date", "2024-05-14", *where], terminal_width=200)
     assert shown.exit_code == 0 and shown.output.count("sent") >= 2, shown.output
     assert "me@example.org" not in shown.output
-    again = runner.invoke(app, ["send", "--date", "2024-05-14", *where])
+    again = runner.invoke(app, ["send", "--date", "2024-05-14", "--force", *where])
     assert "sent 0, already sent 2" in again.output
     assert len(recorder.received) == 3
     missing = runner.invoke(app, ["send", "--date", "2024-05-15", *where])
@@ -408,3 +411,27 @@ def test_exactly_once_on_postgresql(tmp_path, postgres_store, server) -> None:  
     )
     assert again.sent == [] and len(recorder.received) == 2
     assert {r.status for r in list_deliveries(postgres_store, DAY)} == {"sent", "failed"}
+
+
+def test_a_row_left_sending_by_a_dead_process_is_taken_over_at_once(tmp_path, store) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import subprocess
+    import sys
+
+    config = make_config(tmp_path, None, "dead@example.org", "alive@example.org")
+    archive(config)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    host = socket.gethostname()
+    owners = {"dead@example.org": f"{host}:{dead.stdout.strip()}",
+              "alive@example.org": f"{host}:{os.getppid()}"}  # fmt: skip
+    with store.session() as session:
+        for email, owner in owners.items():
+            session.add(
+                Delivery(day=DAY, recipient=email, status="sending", updated_at=START,
+                         message_id=f"<{email}>", attempts=1, claimed_by=owner)
+            )  # fmt: skip
+    report = send_briefing(store, config, DAY, clock=Clock())  # well within the lease
+    assert report.sent == ["dead@example.org"] and report.in_progress == ["alive@example.org"]
+    [written] = config.mail.outbox.iterdir()
+    assert b"Message-ID: <dead@example.org>" in written.read_bytes()

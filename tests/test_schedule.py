@@ -566,3 +566,42 @@ def test_sigterm_stops_a_real_scrapy_crawl_child_too(tmp_path: Path) -> None:
         ]
         assert spiders and all(running(pid) for pid in spiders)
         assert_stops_within_ten_seconds(daemon, family)
+
+
+def leave_deliveries(config: Config, day: date, **statuses: int) -> None:
+    from briefing.store.models import Delivery
+
+    store = Store(config.store.url)
+    with store.session() as session:
+        number = 0
+        for status, count in statuses.items():
+            for _ in range(count):
+                number += 1
+                session.add(Delivery(day=day, recipient=f"r{number}@example.org", status=status))
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("left", "resumed"),
+    [({"sent": 3, "pending": 7}, True), ({"pending": 5}, True), ({"sent": 10}, False), ({}, False)],
+)
+def test_a_restart_resumes_the_current_days_unfinished_deliveries(
+    config_file: Path,
+    schedulers: list[Any],
+    caplog: pytest.LogCaptureFixture,
+    left: dict[str, int],
+    resumed: bool,
+) -> None:
+    config = load_config(config_file)
+    leave_deliveries(config, config.briefing_day(), **left)
+    schedulers.append(start_scheduler(config, config_file, TARGETS))  # daily due tomorrow
+    daily_log = config.base_dir / "daily.log"
+    if resumed:
+        wait_for(lambda: lines(daily_log))
+        assert lines(daily_log) == [config.briefing_day().isoformat()]
+        assert "was not sent to everyone" in caplog.text and "resuming it now" in caplog.text
+    else:
+        time.sleep(0.5)
+        assert lines(daily_log) == [] and "resuming" not in caplog.text
+    upcoming = schedulers[-1].get_job("daily").next_run_time
+    assert upcoming > datetime.now(config.tz)  # tomorrow's run stays as it was

@@ -175,6 +175,7 @@ def make_archive(tmp_path: Path) -> Archive:
     archive_dir = tmp_path / "archive"
     fill_store(store)
     build_archive(store, archive_dir)
+    refresh_index(store)  # as the stages (and `briefing serve`) do
     (tmp_path / "secret.txt").write_text("root:x:0:0 top secret\n")
     return Archive(store, archive_dir, Site(archive_dir, store, "Morning Briefing", ZONE))
 
@@ -352,6 +353,7 @@ def test_search_treats_operators_as_plain_words(archive: Archive) -> None:
 def test_search_index_follows_the_store(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'b.db'}")
     fill_store(store)
+    refresh_index(store)
     assert search(store, "typhoon").stories == ()
     moment = datetime(2024, 5, 15, tzinfo=UTC)
     with store.session() as session:
@@ -359,11 +361,14 @@ def test_search_index_follows_the_store(tmp_path: Path) -> None:
         session.add(Article(id="t1", url="https://t.example/1", source="t", title="Typhoon"))
         session.flush()
         session.add(StoryArticle(article_id="t1", story_id="s-typhoon"))
+    assert search(store, "typhoon").stories == ()  # a search only reads
+    assert refresh_index(store) > 0  # the stages refresh after they change the store
     assert [hit.id for hit in search(store, "typhoon").stories] == ["s-typhoon"]
     with store.session() as session:
         typhoon = session.get(Story, "s-typhoon")
         assert typhoon is not None
         typhoon.label, typhoon.updated_at = "Storm nears Jeju", datetime.now(UTC)
+    refresh_index(store)
     assert search(store, "storm").stories[0].id == "s-typhoon"
     assert refresh_index(store) == 0  # nothing changed since
 

@@ -20,6 +20,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.text import Text
+from sqlalchemy.exc import DatabaseError
 from typer.core import TyperGroup
 
 from briefing.config import Config, config_path, load_config
@@ -78,8 +79,20 @@ def boundary() -> Iterator[None]:
         yield
     except BriefingError as exc:
         raise fail(exc.label, exc, exc.exit_code) from None
+    except DatabaseError as exc:  # damage found mid-query, after the store opened fine
+        raise fail("store error", _database_problem(exc), 1) from None
     except OSError as exc:
         raise fail("error", exc, 1) from None
+
+
+def _database_problem(exc: DatabaseError) -> str:
+    from briefing.store.engine import describe_database_error
+
+    try:
+        url = current_config().store.url
+    except BriefingError:
+        url = "(unknown)"
+    return describe_database_error(exc, url)
 
 
 class BriefingGroup(TyperGroup):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -19,6 +19,9 @@ from briefing.cli.common import (
 )
 from briefing.config import Config
 from briefing.store.engine import Store
+
+if TYPE_CHECKING:
+    from briefing.stages.send import DeliveryReport
 
 subscribers_app = new_app("Manage who receives the briefing.")
 DateOption = Annotated[str | None, typer.Option("--date", metavar="DATE", help=DAY_HELP)]
@@ -41,8 +44,13 @@ def send_command(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Try refused recipients again (after a fix).")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Mail an old or empty briefing to everyone all the same."),
+    ] = False,
 ) -> None:
     """Mail the day's briefing to every subscriber who does not have it yet."""
+    from briefing.stages.resume import refuse_surprises
     from briefing.stages.send import send_briefing, send_test
 
     cfg, store = _open()
@@ -52,11 +60,21 @@ def send_command(
         where = f"SMTP {cfg.mail.smtp.host}" if cfg.mail.smtp else f"outbox {cfg.mail.outbox}"
         typer.echo(f"test sent to {to} via {where} (Message-ID {message_id})")
         return
+    if not force:
+        refuse_surprises(store, cfg, day)
     report = send_briefing(store, cfg, day, retry_failed=retry_failed)
+    _print_report(report)
+    if not report.complete or report.skipped:
+        raise typer.Exit(1)
+
+
+def _print_report(report: DeliveryReport) -> None:
+    """Print one summary line, then a line per address that did not get the briefing."""
     typer.echo(
         f"{report.day}: sent {len(report.sent)}, already sent {len(report.already_sent)}, "
         f"failed {len(report.failed)}, pending {len(report.pending)}"
         + (f", in progress elsewhere {len(report.in_progress)}" if report.in_progress else "")
+        + (f", skipped (invalid address) {len(report.skipped)}" if report.skipped else "")
     )
     problems = [
         *(("skipped", a, why) for a, why in report.skipped.items()),
@@ -67,8 +85,8 @@ def send_command(
         console.print(f"{kind} {address}: {why}")
     if report.aborted:
         console.print(f"stopped: {report.aborted}", style="red")
-    if not report.complete:
-        raise typer.Exit(1)
+    if report.skipped:
+        console.print("fix the invalid addresses in the config's [[subscribers]]", style="red")
 
 
 def deliveries_command(

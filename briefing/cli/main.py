@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -33,6 +34,9 @@ from briefing.cli.common import (
 from briefing.errors import UsageError
 from briefing.resources import software_name
 from briefing.store.engine import Store
+
+if TYPE_CHECKING:
+    from briefing.config import Config
 
 app = new_app(
     "Scheduled news scraper and daily briefing. Global options may stand before or after the "
@@ -113,12 +117,14 @@ def crawl(
 ) -> None:
     """Run the spiders now and print a summary."""
     from briefing.stages.crawl import crawl_and_record, print_summary
+    from briefing.store.search import refresh_after
 
     cfg = current_config()
     minutes = time_limit or cfg.schedule.crawl_time_limit_minutes
     summary = crawl_and_record(
         cfg, sources or None, workers=workers, console=console, time_limit=minutes * 60
     )
+    refresh_after(Store(cfg.store.url), "crawl")
     print_summary(summary, console)
     if summary.status != "finished":
         raise typer.Exit(1)
@@ -152,14 +158,18 @@ def export_articles(
     format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="jsonl.")] = "jsonl",
     since: Annotated[
         str | None,
-        typer.Option(metavar="DATE", help="Only articles since DATE (YYYY-MM-DD, 'yesterday')."),
+        typer.Option(
+            metavar="DATE",
+            help="Only articles published since DATE (YYYY-MM-DD, 'yesterday'); undated: "
+            "fetched since.",
+        ),
     ] = None,
     output_file: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Default: stdout.")
     ] = None,
 ) -> None:
     """Export articles as JSON Lines."""
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from briefing.stages.transfer import export_jsonl
 
@@ -196,9 +206,12 @@ def demo(
 def group() -> None:
     """Enrich the new articles and group them into stories."""
     from briefing.stages.group import group_pending
+    from briefing.store.search import refresh_after
 
     cfg = current_config()
-    report = group_pending(Store(cfg.store.url), cfg)
+    store = Store(cfg.store.url)
+    report = group_pending(store, cfg)
+    refresh_after(store, "group")
     typer.echo(
         f"enriched {report.enriched}, grouped {report.grouped} articles: "
         f"{report.new_stories} new stories, {report.developing} developing"
@@ -273,14 +286,45 @@ def export_stories(
 def build(
     day: Annotated[str | None, typer.Option("--date", metavar="DATE", help=DAY_HELP)] = None,
 ) -> None:
-    """Compose and render the day's briefing into the archive; print the paths."""
-    from briefing.stages.build import build_day
+    """Group new articles, then compose and render the day's briefing; print the paths."""
+    from briefing.stages.build import build_day, ungrouped_before
+    from briefing.stages.group import group_pending
 
     cfg = current_config()
-    result = build_day(Store(cfg.store.url), cfg, parse_day(day, cfg.tz))
+    store = Store(cfg.store.url)
+    when, now = parse_day(day, cfg.tz), datetime.now(cfg.tz)
+    if when > now.date():
+        raise UsageError(f"--date: {when} is in the future; a briefing can be built for today "
+                         "or an earlier day")  # fmt: skip
+    if ungrouped_before(store, cfg, when):
+        grouped = group_pending(store, cfg)
+        console.print(f"grouped {grouped.grouped} new articles first")
+    result = build_day(store, cfg, when)
     for path in (result.html, result.pdf, result.json):
-        typer.echo(str(path))
+        if path is not None:
+            typer.echo(str(path))
     console.print(f"{result.stories} stories from {result.articles} articles")
+    if result.pdf is None:
+        console.print(f"no PDF: {result.pdf_note}; the mail goes out without it")
+    if now >= cfg.briefing_due(when):
+        _say_window_ends(cfg, store, when, now)
+
+
+def _say_window_ends(cfg: Config, store: Store, day: date, now: datetime) -> None:
+    """Tell that news after the daily time waits for the next briefing (evening builds)."""
+    from briefing.stages.build import published_after
+
+    later = published_after(store, cfg, day, now)
+    if day != now.date() or not later:
+        return
+    due = cfg.briefing_due(day).astimezone(cfg.tz)
+    articles = "1 article published since then goes" if later == 1 else (
+        f"{later} articles published since then go"
+    )  # fmt: skip
+    console.print(
+        f"note: the window ends at the daily time ({due:%H:%M %Z}); {articles} into "
+        "tomorrow's briefing"
+    )
 
 
 def _register_stage_commands() -> None:

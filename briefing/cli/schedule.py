@@ -12,7 +12,8 @@ from rich.table import Table
 
 from briefing.cli.common import console, current_config_path, output, plain
 from briefing.config import Config, load_config
-from briefing.processes import on_signals, stop_children
+from briefing.errors import RunError
+from briefing.processes import STOPPING, on_signals, request_stop, stop_children
 
 
 def _daemon_logging() -> None:
@@ -60,8 +61,17 @@ def schedule_command(
 
 
 def _exit_on_signal(sig: signal.Signals) -> None:
-    """Exit as a shell reports a signal (128 + number), running every cleanup on the way."""
-    raise SystemExit(128 + sig.value)
+    """Exit as a shell reports a signal (128 + number), running every cleanup on the way.
+
+    While mail is going out, the send stops after its current message instead, so that no
+    delivery is left half-done; the command then exits the same way.
+    """
+    _received.append(sig)
+    if not request_stop():
+        raise SystemExit(128 + sig.value)
+
+
+_received: list[signal.Signals] = []
 
 
 def run_command(
@@ -80,11 +90,26 @@ def run_command(
     from briefing.schedule.jobs import run_once
 
     config = load_config(current_config_path())
+    STOPPING.clear()
+    _received.clear()
     try:
         with on_signals(_exit_on_signal, [signal.SIGTERM]):
             report = run_once(config, wait=wait * 60, crawl=crawl, draft=draft)
+    except RunError:
+        if not _received:
+            raise
     finally:
         stop_children()
+    if _received:  # stopped at a safe point: what is left is pending, and a rerun sends it
+        console.print("stopped: the deliveries not yet sent stay pending; run again to send them")
+        raise SystemExit(128 + _received[-1].value)
+    if report.resumed is not None:
+        progress = report.resumed
+        typer.echo(
+            f"run finished: resumed the interrupted send of the briefing of {progress.day} "
+            f"(before: {progress.describe()}), without crawling or rebuilding it"
+        )
+        return
     if report.crawl_error:
         console.print(
             f"crawl failed: {report.crawl_error} (the briefing was built and sent"

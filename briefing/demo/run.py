@@ -23,6 +23,7 @@ from rich.console import Console
 
 from briefing.config import Config, parse_config
 from briefing.demo.site import demo_sources, serve_demo_site
+from briefing.errors import UsageError
 from briefing.stages.build import build_day
 from briefing.stages.crawl import crawl_and_record, print_summary
 from briefing.stages.group import group_pending
@@ -30,6 +31,8 @@ from briefing.store.engine import Store
 
 log = logging.getLogger(__name__)
 DEMO_DAYS = 4
+MARKER = ".briefing-demo"  # written into every folder the demo creates
+HEADER = "# Written by `briefing demo`"  # the first line of the demo's config, every version
 DEMO_TIMEZONE = "Asia/Seoul"
 DEMO_EDITOR = "editor@demo.example.org"
 DEMO_WEB = "http://127.0.0.1:8080/"
@@ -45,7 +48,7 @@ DEMO_TOPICS = [
 def demo_config_text(base_url: str) -> str:
     """Return the demo's briefing.toml, pointing at the site served at base_url."""
     lines = [
-        "# Written by `briefing demo` for the demo site it serves on loopback.",
+        f"{HEADER} for the demo site it serves on loopback.",
         f'timezone = "{DEMO_TIMEZONE}"',
         "",
         "[crawl]",
@@ -84,9 +87,36 @@ def _toml(value: Any) -> str:
     return str(value)
 
 
+def _made_by_the_demo(workdir: Path) -> bool:
+    """Tell whether workdir is new, empty, or a folder an earlier demo run created."""
+    if not workdir.exists() or (workdir / MARKER).is_file():
+        return True
+    if not workdir.is_dir():
+        return False
+    if not any(workdir.iterdir()):
+        return True
+    config = workdir / "briefing.toml"
+    try:  # earlier versions wrote no marker, but always this first line
+        return config.is_file() and config.read_text("utf-8").startswith(HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def check_workdir(workdir: Path) -> None:
+    """Refuse a folder the demo did not create: it replaces the config, store and archive."""
+    if not _made_by_the_demo(workdir):
+        raise UsageError(
+            f"--workdir: {workdir} is not empty and was not created by `briefing demo`; the "
+            "demo replaces briefing.toml, data/, archive/ and outbox/ in its folder, so choose "
+            "a new or empty folder (the default is ./demo)"
+        )
+
+
 def prepare_workdir(workdir: Path, base_url: str) -> Config:
-    """Write a fresh demo config, store, archive and outbox in workdir."""
+    """Write a fresh demo config, store, archive and outbox in workdir (the demo's own)."""
+    check_workdir(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("This folder was created by `briefing demo`.\n")
     for folder in ("data", "archive", "outbox"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
     path = workdir / "briefing.toml"
@@ -103,6 +133,7 @@ def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> s
     from briefing.stages.editors import set_password
     from briefing.stages.review import make_draft
 
+    check_workdir(workdir)  # before serving or crawling anything
     today = today or datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
     # The site's newest articles are from yesterday, so today's 07:00 briefing has them all.
     with serve_demo_site(today=today - timedelta(days=1)) as (base_url, _site):

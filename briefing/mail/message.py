@@ -190,6 +190,7 @@ def render_bodies(
     links: MailLinks | None = None,
     managed_by: str = "store",
     contact: str = "",
+    pdf_note: str | None = None,
 ) -> tuple[str, str]:
     """Render the text and HTML bodies for one view of the briefing."""
     view = for_topics(briefing, topics)
@@ -205,6 +206,7 @@ def render_bodies(
         # RFC 3676's delimiter is dash dash space: kept here, where no editor strips the space.
         "signature": "-- ",
         "filler": PREHEADER_FILLER,
+        "pdf_note": pdf_note,  # why a PDF the reader asked for is missing, if it is
     }
     text = env.get_template(TEXT_TEMPLATE).render(context)
     template = env.get_template(HTML_TEMPLATE)
@@ -223,8 +225,9 @@ def build_message(
     env: Environment | None = None,
     links: MailLinks | None = None,
     test: bool = False,
+    pdf_note: str | None = None,
 ) -> EmailMessage:
-    """Build the email for one recipient; pdf is attached when given."""
+    """Build the email for one recipient; pdf is attached when given (else pdf_note says why)."""
     env = env or make_mail_environment()
     links = links or MailLinks()
     text, html = render_bodies(
@@ -235,6 +238,7 @@ def build_message(
         links=links,
         managed_by=recipient.origin,
         contact=sender.addr_spec,
+        pdf_note=pdf_note,
     )
     # policy.SMTP refuses CR/LF in any header value: a second line of defence after header_text.
     message = EmailMessage(policy=policy.SMTP)

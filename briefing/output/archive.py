@@ -118,23 +118,24 @@ def write_briefing(
     archive_dir: Path,
     briefing: Briefing,
     html: str,
-    pdf: bytes,
+    pdf: bytes | None,
     *,
     writer: Writer = write_synced,
 ) -> ArchivePaths:
-    """Write a day's HTML, PDF and JSON atomically; the old files stay if anything fails."""
+    """Write a day's HTML, PDF and JSON atomically; the old files stay if anything fails.
+
+    Without a PDF (it took too long), an earlier build's PDF of the day is removed: it
+    would not match the new HTML.
+    """
     paths = paths_for(archive_dir, briefing.day)
     paths.directory.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(briefing.to_dict(), ensure_ascii=False, indent=2) + "\n"
-    contents = {
-        paths.html: html.encode("utf-8"),
-        paths.pdf: pdf,
-        paths.json: payload.encode("utf-8"),
-    }
+    contents = {paths.html: html.encode("utf-8"), paths.pdf: pdf, paths.json: payload.encode()}
+    written = {target: data for target, data in contents.items() if data is not None}
     _remove_leftovers(paths.directory)
     staged: dict[Path, Path] = {}
     try:
-        for target, data in contents.items():
+        for target, data in written.items():
             staged[target] = _temp_path(target, ".tmp")
             writer(staged[target], data)
             os.chmod(staged[target], FILE_MODE)  # mkstemp makes 0600; readers need 0644
@@ -147,6 +148,8 @@ def write_briefing(
             message = f"{exc.strerror or exc}: cannot write the briefing into {paths.directory}"
             raise (OSError(exc.errno, message) if exc.errno else OSError(message)) from exc
         raise
+    if pdf is None:
+        _remove([paths.pdf])
     fsync_directory(paths.directory)
     logger.info("Filed the briefing for %s in %s", briefing.day, paths.directory)
     return paths

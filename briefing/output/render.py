@@ -1,15 +1,22 @@
-"""Render a composed briefing to HTML (Jinja2) and PDF (WeasyPrint)."""
+"""Render a composed briefing to HTML (Jinja2) and PDF (WeasyPrint).
+
+The daily build makes its PDF in a child process with a time budget (`render_pdf_within`):
+whatever the content, the mail goes out on time, without the PDF if need be.
+"""
 
 from __future__ import annotations
 
 import logging
 import mimetypes
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -19,9 +26,11 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from briefing.briefs.compose import Briefing, SourceLink
 from briefing.output.templating import template_environment
 from briefing.resources import software_name, templates_dir
+
+if TYPE_CHECKING:  # compose pulls in scikit-learn; the PDF child process needs none of it
+    from briefing.briefs.compose import Briefing, SourceLink
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +87,14 @@ _VARIABLE = re.compile(r"var\((--[\w-]+)\)")
 
 
 def inline_variables(css: str) -> str:
-    """Replace var(--x) with the value of its first declaration (WeasyPrint is faster so)."""
+    """Replace var(--x) with the value of its last declaration (WeasyPrint is faster so).
+
+    Our stylesheets declare custom properties on :root only, so the last declaration is
+    the one the cascade keeps: print.css may override base.css.
+    """
     values: dict[str, str] = {}
     for name, value in _CUSTOM_PROPERTY.findall(css):
-        values.setdefault(name, " ".join(value.split()))
+        values[name] = " ".join(value.split())
     return _VARIABLE.sub(lambda match: values.get(match[1], match[0]), css)
 
 
@@ -116,7 +129,9 @@ def render_print_html(
     briefing: Briefing, *, env: Environment | None = None, templates_dir: Path = TEMPLATES_DIR
 ) -> str:
     """Render the HTML that WeasyPrint lays out into the PDF."""
-    return _render(briefing, "print", env, templates_dir)
+    from briefing.output.printable import for_print
+
+    return _render(for_print(briefing), "print", env, templates_dir)
 
 
 class TemplateAssetFetcher(URLFetcher):
@@ -203,3 +218,36 @@ def render_pdf(
     """Render the briefing to PDF bytes through the print template."""
     html = render_print_html(briefing, env=env, templates_dir=templates_dir)
     return html_to_pdf(html, url_fetcher=url_fetcher, templates_dir=templates_dir)
+
+
+def render_pdf_within(
+    briefing: Briefing, seconds: float, *, templates_dir: Path = TEMPLATES_DIR
+) -> tuple[bytes | None, str]:
+    """Render the PDF in a child process; return (PDF or None, why there is none).
+
+    A layout that takes longer than seconds is stopped: the briefing goes out without its
+    PDF rather than late. The child fetches nothing but template assets, like html_to_pdf.
+    """
+    html = render_print_html(briefing, templates_dir=templates_dir)
+    command = [sys.executable, "-m", "briefing.output.pdf_worker", str(templates_dir)]
+    started = time.monotonic()
+    child = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        pdf, errors = child.communicate(html.encode("utf-8"), timeout=seconds)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        return None, f"it was not made within the time limit of {seconds:g} s"
+    finally:
+        if child.poll() is None:  # interrupted (SIGTERM, Ctrl-C): leave no child behind
+            child.kill()
+            child.wait()
+    for line in errors.decode("utf-8", "replace").splitlines():
+        logger.warning("PDF: %s", line[:500])
+    if child.returncode != 0 or not pdf.startswith(b"%PDF"):
+        last = (errors.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
+        return None, f"making it failed (exit {child.returncode}: {last[:300]})"
+    logger.info("PDF made in %.1f s", time.monotonic() - started)
+    return pdf, ""

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
+from briefing.output.display import strip_bidi
 from briefing.output.links import safe_href
 
 
@@ -20,10 +22,21 @@ def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
+def without_bidi(value: Any) -> Any:
+    """Drop bidi controls from a printed value: they can disguise text (U+202E reverses it)."""
+    if isinstance(value, Markup):  # bidi controls are never markup, so this stays safe
+        return Markup(strip_bidi(str(value)))
+    return strip_bidi(value) if isinstance(value, str) else value
+
+
 def template_environment(
     templates_dir: Path, *, finalize: Callable[[Any], Any] | None = None
 ) -> Environment:
-    """Return an environment that escapes HTML/XML (not text) and fails on missing values."""
+    """Return an environment that escapes HTML/XML (not text) and fails on missing values.
+
+    Every printed value loses its bidi controls first, then goes through finalize if given.
+    """
+    last = finalize
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=select_autoescape(
@@ -33,7 +46,7 @@ def template_environment(
             default=True,
         ),
         undefined=StrictUndefined,
-        finalize=finalize,
+        finalize=(lambda value: last(without_bidi(value))) if last else without_bidi,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -21,7 +21,7 @@ from apscheduler.executors.base import run_job as execute_job
 from apscheduler.job import Job
 
 from briefing.config import load_config
-from briefing.processes import on_signals, stop_children
+from briefing.processes import STOPPING, on_signals, request_stop, stop_children
 from briefing.schedule.jobs import JobTargets, start_scheduler
 from briefing.store.locking import SCHEDULE_LOCK, store_lock
 
@@ -80,7 +80,10 @@ def run_daemon(
 
     def on_stop(sig: signal.Signals) -> None:
         received.append(sig.name)
+        request_stop()  # a send in progress stops after its current message
         stopping.set()
+
+    STOPPING.clear()
 
     with store_lock(config.store.url, SCHEDULE_LOCK).held() as lock, on_signals(on_stop):
         scheduler = start_scheduler(config, path, targets, crawl_now=crawl_now, executor=executor)

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,17 +30,21 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import ref_to_obj
 
 from briefing.config import Config, ConfigError, load_config
-from briefing.errors import BriefingError, ScheduleError
+from briefing.errors import BriefingError, RunError, ScheduleError
 from briefing.stages.health import alert_changes
+from briefing.stages.resume import progress_of
 from briefing.store.engine import Store
 from briefing.store.locking import RUN_LOCK, store_lock
+from briefing.store.search import refresh_after
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
+RESUME_JOB = "resume"  # a one-off run of the daily job after an interrupted send
 FAILED_STATUSES = frozenset({"failed", "timed_out", "error"})
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron numbering: 0 is Sunday
 
@@ -165,6 +169,9 @@ def tell_admin(config: Config) -> None:
 
 def check_result(result: Any, kind: str) -> Any:
     """Raise ScheduleError when a job's result says it failed; return the result."""
+    problem = getattr(result, "problem", None)
+    if problem:
+        raise RunError(f"{kind} run: {problem}")
     status = getattr(result, "status", None)
     if status in FAILED_STATUSES or getattr(result, "ok", True) is False:
         raise ScheduleError(f"{kind} ended with status {status!r}")
@@ -181,7 +188,11 @@ def run_job(kind: str, config_path: str, target: str, sources: list[str] | None 
     if kind == "crawl":
         limit = config.schedule.crawl_time_limit_minutes * 60
         try:
-            return check_result(func(config, sources, time_limit=limit), kind)
+            result = func(config, sources, time_limit=limit)
+            store = Store(config.store.url)
+            refresh_after(store, "crawl")
+            store.close()
+            return check_result(result, kind)
         finally:
             tell_admin(config)
     with store_lock(config.store.url, RUN_LOCK).held(timeout=grace_seconds(config)):
@@ -322,6 +333,7 @@ def start_scheduler(
         for job in jobs:
             if crawl_now and job.id.startswith("crawl"):
                 job.modify(next_run_time=now)
+        resume_interrupted(scheduler, config, Path(config_path).resolve(), targets, now)
     except BaseException:
         scheduler.shutdown(wait=False)
         raise
@@ -330,6 +342,39 @@ def start_scheduler(
         when = job.next_run_time.strftime("%Y-%m-%d %H:%M %Z") if job.next_run_time else "never"
         log.info("job %s (%s): next run %s", job.id, job.name, when)
     return scheduler
+
+
+def resume_interrupted(
+    scheduler: BackgroundScheduler,
+    config: Config,
+    config_path: Path,
+    targets: JobTargets,
+    now: datetime,
+) -> bool:
+    """Run the daily job again now when the current day's deliveries were left unfinished.
+
+    A restart (SIGTERM, SIGKILL, a crash) during the daily run leaves the day's deliveries
+    pending while the job's next run is already tomorrow's. The daily run resumes a send it
+    finds interrupted with the briefing already built. Return whether a resume was planned.
+    """
+    daily = scheduler.get_job("daily")
+    if daily is None or (daily.next_run_time is not None and daily.next_run_time <= now):
+        return False  # no daily job, or it is due now anyway and picks up what it finds
+    day = config.briefing_day(now)
+    progress = progress_of(config, day)
+    if not progress.unfinished:
+        return False
+    log.warning(
+        "the briefing of %s was not sent to everyone (%s): a run stopped before it was done; "
+        "resuming it now", day, progress.describe(),
+    )  # fmt: skip
+    scheduler.add_job(
+        run_job, DateTrigger(run_date=now, timezone=config.tz),
+        args=["daily", str(config_path), targets.daily, None], id=RESUME_JOB,
+        name=f"resume the briefing of {day}", replace_existing=True,
+        misfire_grace_time=grace_seconds(config),
+    )  # fmt: skip
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +412,7 @@ class RunReport:
     crawl: Any = None
     crawl_error: str | None = None
     daily: Any = None
+    resumed: Any = None  # the interrupted send's progress, when this run resumed one
 
 
 def run_once(
@@ -384,7 +430,9 @@ def run_once(
     report = RunReport()
     with store_lock(config.store.url, RUN_LOCK).held(timeout=wait):
         crawl_job, daily_job = targets.resolve()
-        if crawl:
+        today = datetime.now(config.tz).date()
+        report.resumed = _interrupted(config, today)
+        if crawl and report.resumed is None:
             limit = config.schedule.crawl_time_limit_minutes * 60
             try:
                 report.crawl = check_result(crawl_job(config, None, time_limit=limit), "crawl")
@@ -396,6 +444,15 @@ def run_once(
         if draft:
             report.daily = _resolve(targets.draft)(config)
             return report
-        today = datetime.now(config.tz).date()
         report.daily = check_result(daily_job(config, day=today), "daily")
     return report
+
+
+def _interrupted(config: Config, day: date) -> Any:
+    """Return day's send progress when an earlier run stopped mid-send (else None)."""
+    progress = progress_of(config, day)
+    if not progress.interrupted:
+        return None
+    log.warning("an earlier run stopped while sending the briefing of %s (%s): resuming it "
+                "first, without crawling", day, progress.describe())  # fmt: skip
+    return progress

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
@@ -17,7 +17,15 @@ from briefing.briefs.overrides import apply_to_briefing, apply_to_inputs
 from briefing.config import Config
 from briefing.nlp.entities import alias_key, display_name, load_alias_table, story_entity_names
 from briefing.output.archive import write_briefing
-from briefing.output.render import render_html, render_pdf
+from briefing.output.display import (
+    LABEL_CHARS,
+    NAME_CHARS,
+    QUOTE_CHARS,
+    SENTENCE_CHARS,
+    TITLE_CHARS,
+    bounded,
+)
+from briefing.output.render import render_html, render_pdf_within
 from briefing.stages.decisions import overrides_for
 from briefing.stages.health import troubled_sources
 from briefing.store.engine import Store
@@ -30,6 +38,7 @@ from briefing.store.models import (
     StoryLink,
     utcnow,
 )
+from briefing.store.search import refresh_after
 
 log = logging.getLogger(__name__)
 MAX_ENTITIES = 6
@@ -40,10 +49,11 @@ LONGEST_GAP = timedelta(days=7)  # a window never reaches further back than this
 class BuildResult:
     day: date
     html: Path
-    pdf: Path
+    pdf: Path | None  # None: the PDF was given up (see pdf_note); the mail goes without it
     json: Path
     stories: int
     articles: int
+    pdf_note: str = ""
 
 
 def window_for(session: Session, config: Config, day: date) -> tuple[datetime, datetime]:
@@ -68,6 +78,22 @@ def _in_window(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
         and_(Article.published_at >= start, Article.published_at < end),
         and_(Article.published_at.is_(None), Article.fetched_at >= start, Article.fetched_at < end),
     )
+
+
+def ungrouped_before(store: Store, config: Config, day: date) -> int:
+    """Count the articles published before day's window ends that no story holds yet."""
+    with store.session() as session:
+        _start, end = window_for(session, config, day)
+        query = select(func.count()).select_from(Article).where(Article.grouped_at.is_(None))
+        return int(session.scalar(query.where(_in_window(end - LONGEST_GAP, end))) or 0)
+
+
+def published_after(store: Store, config: Config, day: date, now: datetime) -> int:
+    """Count the articles published between day's window end and now (tomorrow's news)."""
+    with store.session() as session:
+        _start, end = window_for(session, config, day)
+        query = select(func.count()).select_from(Article).where(_in_window(end, now))
+        return int(session.scalar(query) or 0)
 
 
 def _story_inputs(
@@ -123,28 +149,35 @@ def _story_input(
         articles.append(
             SourceArticle(
                 id=article.id,
-                outlet=outlet_name(article.source),  # [[sources]] title, for readers
-                title=article.title,
+                outlet=bounded(outlet_name(article.source), NAME_CHARS),  # display name
+                title=bounded(article.title, TITLE_CHARS),
                 url=article.url,
                 published_at=article.published_at,
-                sentences=tuple(data.get("sentences", [])),
-                quotes=tuple((q["text"], q.get("speaker")) for q in data.get("quotes", [])),
+                sentences=tuple(bounded(s, SENTENCE_CHARS) for s in data.get("sentences", [])),
+                quotes=tuple(_quote(q) for q in data.get("quotes", [])),
                 entities=tuple((display_name(n, display), k, c) for n, k, c in named),
             )
         )
     earlier = any(a.published_at is not None and a.published_at < start for a in articles)
     entities = tuple(
-        display_name(name, display) for name, _ in entity_counts.most_common(MAX_ENTITIES)
+        bounded(display_name(name, display), NAME_CHARS)
+        for name, _ in entity_counts.most_common(MAX_ENTITIES)
     )
     return StoryInput(
         id=story.id,
-        label=story.label,
+        label=bounded(story.label, LABEL_CHARS),
         status="developing" if earlier else "new",
         topics=tuple(story.topics),
         entities=entities,
         articles=tuple(articles),
         related=tuple(related),
     )
+
+
+def _quote(quote: dict[str, str | None]) -> tuple[str, str | None]:
+    """Return a stored quote as shown: bounded, without bidi controls."""
+    speaker = quote.get("speaker")
+    return bounded(quote["text"] or "", QUOTE_CHARS), speaker and bounded(speaker, NAME_CHARS)
 
 
 def compose_day(
@@ -182,7 +215,9 @@ def build_day(store: Store, config: Config, day: date, now: datetime | None = No
     """Compose, render (HTML + PDF) and archive the briefing of day; record it in the store."""
     briefing, article_ids = compose_day(store, config, day, now)
     html = render_html(briefing)
-    pdf = render_pdf(briefing)
+    pdf, why = render_pdf_within(briefing, config.briefing.pdf_time_limit_seconds)
+    if pdf is None:
+        log.warning("no PDF for the briefing of %s: %s; the mail goes out without it", day, why)
     paths = write_briefing(config.archive.dir, briefing, html, pdf)
     story_ids = [s.id for s in briefing.stories] + [s.id for s in briefing.also_noted]
     with store.session() as session:
@@ -190,13 +225,20 @@ def build_day(store: Store, config: Config, day: date, now: datetime | None = No
         record.title = briefing.title
         record.html_path, record.pdf_path, record.json_path = (
             str(paths.html),
-            str(paths.pdf),
+            "" if pdf is None else str(paths.pdf),  # "": no PDF this time, and the mail says so
             str(paths.json),
         )
         record.built_at = utcnow()
         record.story_ids, record.article_ids = story_ids, article_ids
         session.add(record)
     log.info("built the briefing of %s: %d stories", day, len(story_ids))
+    refresh_after(store, "build")  # grouping before the build changed the stories
     return BuildResult(
-        day, paths.html, paths.pdf, paths.json, len(story_ids), briefing.counts.articles
+        day,
+        paths.html,
+        None if pdf is None else paths.pdf,
+        paths.json,
+        len(story_ids),
+        briefing.counts.articles,
+        why,
     )

@@ -27,7 +27,7 @@ from briefing.errors import BriefingError, DeskError
 from briefing.mail.alerts import build_alert
 from briefing.mail.transport import Transport, make_transport
 from briefing.output.archive import ArchivePaths, paths_for, read_briefing, write_briefing
-from briefing.output.render import render_html, render_pdf
+from briefing.output.render import render_html, render_pdf_within
 from briefing.stages.build import compose_day
 from briefing.store.engine import Store
 from briefing.store.models import BriefingRecord, Delivery, Edition, utcnow
@@ -118,7 +118,10 @@ def build_draft(store: Store, config: Config, day: date, now: datetime | None = 
         raise DeskError(closed)
     briefing, article_ids = compose_day(store, config, day, now)
     drafts = Path(config.archive.dir) / DRAFTS
-    paths = write_briefing(drafts, briefing, render_html(briefing), render_pdf(briefing))
+    pdf, why = render_pdf_within(briefing, config.briefing.pdf_time_limit_seconds)
+    if pdf is None:
+        log.warning("no PDF for the draft of %s: %s", day, why)
+    paths = write_briefing(drafts, briefing, render_html(briefing), pdf)
     story_ids = [s.id for s in (*briefing.stories, *briefing.also_noted)]
     # A correction after approval withdraws it: what goes out is what was approved last.
     status = "held" if current is not None and current.status == "held" else "draft"

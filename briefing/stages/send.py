@@ -18,7 +18,6 @@ On resume (once the row's lease has run out, so a run still working is not distu
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -51,6 +50,7 @@ from briefing.mail.transport import (
 )
 from briefing.output.archive import paths_for, read_briefing
 from briefing.stages.review import review_gate
+from briefing.processes import STOPPING, gone, pause, process_tag, stopping_at_safe_points
 from briefing.stages.subscribers import active_recipients
 from briefing.stages.subscriptions import edition_url, subscriber_links
 from briefing.store.engine import Store
@@ -59,6 +59,7 @@ from briefing.store.models import BriefingRecord, Delivery, utcnow
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 UNSUBSCRIBED = "unsubscribed before it was sent"
+NO_PDF = "The PDF edition could not be made in time for this briefing; this email holds all of it."
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +138,20 @@ def load_issue(store: Store, config: Config, day: date) -> Issue:
         raise MailError(f"cannot send the briefing for {day}: {exc}") from None
 
 
+def pdf_given_up(store: Store, day: date) -> bool:
+    """Tell whether day's build gave up its PDF (too slow): mail then goes without it."""
+    with store.session() as session:
+        record = session.get(BriefingRecord, day)
+    return record is not None and record.pdf_path == ""
+
+
 def send_briefing(
     store: Store,
     config: Config,
     day: date | None = None,
     *,
     transport: Transport | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = pause,
     clock: Clock = utcnow,
     retry: RetryPolicy = RetryPolicy(),
     retry_failed: bool = False,
@@ -157,19 +165,33 @@ def send_briefing(
         raise MailError(held)
     issue = load_issue(store, config, day)
     recipients, invalid = active_recipients(store, config)
-    if any(config.mail.attach_pdf if r.attach_pdf is None else r.attach_pdf for r in recipients):
+    no_pdf = pdf_given_up(store, day)
+    wanted = (config.mail.attach_pdf if r.attach_pdf is None else r.attach_pdf for r in recipients)
+    if any(wanted) and not no_pdf:
         issue.pdf()  # a missing PDF stops the run here, before any row is claimed
     run = _Run(store, config, issue, transport or make_transport(config.mail), sleep, clock)
-    run.resend_interrupted, run.lease = resend_interrupted, lease
+    run.resend_interrupted, run.lease, run.no_pdf = resend_interrupted, lease, no_pdf
     run.links = subscriber_links(store, config, recipients, day)  # signed, per subscriber
     run.report.skipped.update(invalid)
     _plan(store, day, recipients, clock(), retry_failed=retry_failed)
     try:
-        run.rounds(recipients, retry)
+        with stopping_at_safe_points():
+            run.rounds(recipients, retry)
     finally:
         if transport is None:
             run.transport.close()
     return run.report
+
+
+def plan_deliveries(store: Store, config: Config, day: date, clock: Clock = utcnow) -> int:
+    """Record a pending delivery per subscriber before the day's run builds anything.
+
+    A run killed while grouping or building then leaves pending rows, so a restart knows
+    the day's briefing is owed; return how many subscribers there are.
+    """
+    recipients, _invalid = active_recipients(store, config)
+    _plan(store, day, recipients, clock(), retry_failed=False)
+    return len(recipients)
 
 
 def send_test(
@@ -187,7 +209,8 @@ def send_test(
     issue = load_issue(store, config, day)
     sender = parse_sender(config.mail.sender)
     message_id = new_message_id(sender)
-    pdf = issue.pdf() if config.mail.attach_pdf else None
+    no_pdf = config.mail.attach_pdf and pdf_given_up(store, day)
+    pdf = issue.pdf() if config.mail.attach_pdf and not no_pdf else None
     message = build_message(
         issue.briefing,
         recipient,
@@ -197,6 +220,7 @@ def send_test(
         pdf=pdf,
         links=MailLinks(edition=edition_url(config, day)),
         test=True,
+        pdf_note=NO_PDF if no_pdf else None,
     )
     courier = transport or make_transport(config.mail)
     try:
@@ -253,7 +277,7 @@ class _Run:
     ) -> None:
         self.store, self.config, self.issue, self.transport = store, config, issue, transport
         self.sleep, self.clock = sleep, clock
-        self.resend_interrupted, self.lease = True, timedelta(minutes=10)
+        self.resend_interrupted, self.lease, self.no_pdf = True, timedelta(minutes=10), False
         self.sender: Address = parse_sender(config.mail.sender)
         self.env = make_mail_environment()
         self.report = DeliveryReport(issue.briefing.day)
@@ -267,6 +291,10 @@ class _Run:
             later: list[Recipient] = []
             down = ""
             for index, recipient in enumerate(queue):
+                if STOPPING.is_set():  # between two messages: nothing is left half-sent
+                    self.report.aborted = "the process was asked to stop"
+                    self._leave_pending(queue[index:], "the process was asked to stop")
+                    return
                 try:
                     outcome = self.attempt(recipient)
                 except TransportSetupError as exc:
@@ -350,9 +378,10 @@ class _Run:
             sender=sender,
             message_id=claim.message_id,
             now=self.clock(),
-            pdf=self.issue.pdf() if attach else None,
+            pdf=self.issue.pdf() if attach and not self.no_pdf else None,
             env=self.env,
             links=self.links.get(recipient.email),
+            pdf_note=NO_PDF if attach and self.no_pdf else None,
         )
         return Outgoing(briefing.day, sender.addr_spec, recipient.email, claim.message_id, message)
 
@@ -362,13 +391,13 @@ class _Run:
         columns = (Delivery.id, Delivery.status, Delivery.attempts, Delivery.message_id)
 
         def work(session: Session) -> tuple[str, _Claim | None]:
-            query = select(*columns, Delivery.updated_at, Delivery.last_error)
+            query = select(*columns, Delivery.updated_at, Delivery.last_error, Delivery.claimed_by)
             row = session.execute(query.filter_by(day=day, recipient=email)).one()
             now = self.clock()
             if row.status in ("sent", "failed"):
                 return f"{row.status}:{row.last_error or 'refused'}", None
             interrupted = row.status == "sending"
-            if interrupted and now - row.updated_at < self.lease:
+            if interrupted and now - row.updated_at < self.lease and not gone(row.claimed_by):
                 return "busy", None
             message_id = row.message_id or new_message_id(self.sender)
             guard = (Delivery.status == row.status, Delivery.attempts == row.attempts)
@@ -376,7 +405,7 @@ class _Run:
                 update(Delivery)
                 .where(Delivery.id == row.id, *guard)
                 .values(status="sending", message_id=message_id, attempts=row.attempts + 1)
-                .values(updated_at=now)
+                .values(updated_at=now, claimed_by=process_tag())
             )
             if (
                 cast("CursorResult[Any]", session.execute(statement)).rowcount != 1

@@ -20,6 +20,7 @@ from briefing.store.articles import (
     save_article,
 )
 from briefing.store.engine import Store
+from briefing.store.search import refresh_after
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ def import_jsonl(store: Store, lines: Iterable[str], *, batch: int = 500) -> Imp
             _save(store, pending, report)
             pending = []
     _save(store, pending, report)
+    if report.imported:
+        refresh_after(store, "import")
     return report
 
 

@@ -225,14 +225,18 @@ def to_export(article: Article, nlp: dict[str, Any] | None = None) -> dict[str, 
 
 
 def export_articles(session: Session, since: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """Yield articles as export records, oldest first, optionally fetched or published since."""
+    """Yield articles as export records, oldest first, optionally published since a time.
+
+    An article without a publication time counts from when it was fetched.
+    """
     query = (
         select(Article, ArticleNlp.data)
         .outerjoin(ArticleNlp, ArticleNlp.article_id == Article.id)
         .order_by(Article.fetched_at, Article.id)
     )
     if since is not None:
-        query = query.where((Article.published_at >= since) | (Article.fetched_at >= since))
+        undated = Article.published_at.is_(None) & (Article.fetched_at >= since)
+        query = query.where((Article.published_at >= since) | undated)
     for article, nlp in session.execute(query).yield_per(500):
         yield to_export(article, nlp)
 

@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from briefing.errors import StoreError
@@ -63,8 +65,35 @@ def migrate(engine: Engine) -> None:
             # Processes starting together on a new database take turns; the lock ends with
             # the transaction, and the later ones find the schema already at head.
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+        _refuse_unknown_revisions(connection, ScriptDirectory.from_config(config))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _refuse_unknown_revisions(connection: Any, scripts: ScriptDirectory) -> None:
+    """Raise StoreError when the schema was made by a newer version of this program."""
+    current = MigrationContext.configure(connection).get_current_heads()
+    known = {script.revision for script in scripts.walk_revisions()}
+    unknown = [revision for revision in current if revision not in known]
+    if unknown:
+        newest = ", ".join(scripts.get_heads())
+        raise StoreError(
+            f"the store's schema is at revision {unknown[0]!r}, which this version of briefing "
+            f"does not know (it knows up to {newest!r}): a newer version made it; upgrade "
+            "briefing, or point [store] url at another store"
+        )
+
+
+def describe_database_error(exc: DatabaseError, url: str) -> str:
+    """Say in one line what is wrong with the store and what to do about it."""
+    reason = " ".join(str(exc.orig or exc).split())
+    where = redact_url(url)
+    if any(sign in reason for sign in ("not a database", "malformed", "corrupt")):
+        return (
+            f"the store at {where} is damaged ({reason}); restore it from a backup, or move "
+            "it away to start a new, empty store"
+        )
+    return f"the store at {where} cannot be used: {reason}"
 
 
 class Store:
@@ -77,7 +106,11 @@ class Store:
             if auto_migrate:
                 migrate(self.engine)
         except OperationalError as exc:
+            if "malformed" in str(exc.orig) or "not a database" in str(exc.orig):
+                raise StoreError(describe_database_error(exc, url)) from None
             raise StoreError(f"cannot open the store at {redact_url(url)}: {exc.orig}") from None
+        except DatabaseError as exc:  # a damaged file, or not a database at all
+            raise StoreError(describe_database_error(exc, url)) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -235,6 +235,9 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "host:pid" of the process that marked the row `sending`: when that process is gone,
+    # a resuming run takes the row over at once instead of waiting for the lease.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (UniqueConstraint("day", "recipient", name="uq_deliveries_day_recipient"),)
 

@@ -1,9 +1,12 @@
 """Full-text search over stories and articles: SQLite FTS5, or PostgreSQL full text.
 
 SQLite keeps a copy of each story's and article's words in the FTS5 table `search_fts`
-(migration 0003). `refresh_index` brings it in step with the store; `search` calls it
-first when the store changed since the last refresh, so the index is never stale. On
-PostgreSQL the database indexes the articles itself and stories are ranked on the fly.
+(migration 0003). `refresh_index` brings it in step with the store: the stages that change
+what is indexed call it (crawl, import, group, build) and `briefing serve` at start. A search
+only reads: searches arriving together once each inserted the same rows. Refreshes take
+turns (BEGIN IMMEDIATE: the check and the writes are one transaction), and each removes any
+duplicate rows it finds (migration 0004 repaired stores that had them). On PostgreSQL the
+database indexes the articles itself and stories are ranked on the fly.
 """
 
 from __future__ import annotations
@@ -171,8 +174,12 @@ def _sync(
     indexed = session.execute(
         text("SELECT rowid, ref, stamp FROM search_fts WHERE kind = :kind"), {"kind": kind}
     ).all()
-    stale = [rowid for rowid, ref, stamp in indexed if stamps.get(ref) != stamp]
-    current = {ref for _rowid, ref, stamp in indexed if stamps.get(ref) == stamp}
+    stale, current = [], set()
+    for rowid, ref, stamp in indexed:
+        if stamps.get(ref) != stamp or ref in current:  # changed, gone, or a duplicate
+            stale.append(rowid)
+        else:
+            current.add(ref)
     for rowid in stale:
         session.execute(text("DELETE FROM search_fts WHERE rowid = :rowid"), {"rowid": rowid})
     missing = [ref for ref in stamps if ref not in current]
@@ -203,6 +210,9 @@ def refresh_index(store: Store, *, force: bool = False) -> int:
         return 0  # PostgreSQL maintains its own index
 
     def work(session: Session) -> int:
+        # Take the write lock before reading: two refreshes that both read the old state
+        # would each insert the same rows.
+        session.execute(text("BEGIN IMMEDIATE"))
         signature = _signature(session)
         if not force and _stored_signature(session) == signature:
             return 0
@@ -215,6 +225,14 @@ def refresh_index(store: Store, *, force: bool = False) -> int:
         return changed
 
     return store.run(work)
+
+
+def refresh_after(store: Store, stage: str) -> None:
+    """Refresh the index after a stage changed the store; a failure is logged, not raised."""
+    try:
+        refresh_index(store)
+    except OperationalError as exc:  # the stage's own work is done and kept
+        log.warning("search index not refreshed after %s: %s", stage, exc.orig)
 
 
 def _ranked(session: Session, sql: str, params: dict[str, object]) -> list[tuple[str, float, str]]:
@@ -300,19 +318,18 @@ def search(store: Store, query: str, *, limit: int = 20) -> SearchResults:
     if not terms:
         return SearchResults(query, terms, (), (), True)
     try:
-        refresh_index(store)
+        with store.session() as session:
+            matched_all = True
+            stories, articles = _matches(session, store.dialect, terms, "AND", limit)
+            if not stories and not articles and len(terms) > 1:
+                matched_all = False
+                stories, articles = _matches(session, store.dialect, terms, "OR", limit)
+            article_hits = _article_hits(session, articles)
+            story_hits = _story_hits(session, stories, article_hits, limit)
     except OperationalError as exc:
         if "search_fts" not in str(exc.orig):
             raise
         raise SearchError("the store has no search index (SQLite without FTS5?)") from None
-    with store.session() as session:
-        matched_all = True
-        stories, articles = _matches(session, store.dialect, terms, "AND", limit)
-        if not stories and not articles and len(terms) > 1:
-            matched_all = False
-            stories, articles = _matches(session, store.dialect, terms, "OR", limit)
-        article_hits = _article_hits(session, articles)
-        story_hits = _story_hits(session, stories, article_hits, limit)
     return SearchResults(query, terms, story_hits, tuple(article_hits[:limit]), matched_all)
 
 

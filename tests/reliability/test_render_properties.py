@@ -29,6 +29,7 @@ from reliability_support import (
 from briefing.addresses import parse_sender
 from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
 from briefing.mail.message import Recipient, build_message
+from briefing.output.display import BIDI_CONTROLS, strip_bidi
 from briefing.output.render import render_html, render_pdf
 
 END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
@@ -92,12 +93,13 @@ def test_any_text_reaches_the_html_escaped(inputs: list[StoryInput], title: str)
     assert len(briefing.stories) == len(inputs)
     html = render_html(briefing)
     assert_inert_html(html, styles=1)
+    assert not set(html) & set(BIDI_CONTROLS)  # nothing can reverse or disguise text
     for story in briefing.stories:
-        assert str(escape(story.label)) in html
+        assert str(escape(strip_bidi(story.label))) in html
         for source in story.sources:
-            assert str(escape(source.title)) in html
-            assert str(escape(source.outlet)) in html
-    assert str(escape(title)) in html
+            assert str(escape(strip_bidi(source.title))) in html
+            assert str(escape(strip_bidi(source.outlet))) in html
+    assert str(escape(strip_bidi(title))) in html
 
 
 def mail_of(briefing: Briefing, name: str) -> EmailMessage:

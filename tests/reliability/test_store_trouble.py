@@ -303,7 +303,7 @@ def test_send_to_a_failing_outbox_says_why_and_sends_nothing(
     outbox.mkdir()
     failing = full_disk if trouble == "full" else read_only
     with failing(outbox):
-        result = invoke("send", "--date", DAY.isoformat(), "--config", str(built_store))
+        result = invoke("send", "--date", DAY.isoformat(), "--force", "--config", str(built_store))
     text = assert_clear_failure(result, "No space left on device", "Read-only file system")
     assert "outbox" in text
     assert files_under(outbox) == []
@@ -313,6 +313,6 @@ def test_send_to_a_failing_outbox_says_why_and_sends_nothing(
     store.close()
     assert [(row.recipient, row.status) for row in rows] == [("desk@example.org", "pending")]
     # Once there is room again, the same command delivers, exactly once.
-    again = invoke("send", "--date", DAY.isoformat(), "--config", str(built_store))
+    again = invoke("send", "--date", DAY.isoformat(), "--force", "--config", str(built_store))
     assert again.exit_code == 0, again.output
     assert len(files_under(outbox)) == 1
