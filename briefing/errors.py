@@ -74,6 +74,8 @@ class DeskError(BriefingError):
     """An editorial correction or approval that cannot be made (unknown story, sent edition)."""
 
     label = "desk error"
+
+
 class RunError(ScheduleError):
     """A stage of the daily run (group, build, send) failed or left work undone."""
 

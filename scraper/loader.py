@@ -42,7 +42,10 @@ class SourceSpiderLoader:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> SourceSpiderLoader:
-        return cls(config_from_settings(settings))
+        try:
+            return cls(config_from_settings(settings))
+        except ConfigError as exc:  # `scrapy list` without a usable config: one line, exit 1
+            raise SystemExit(f"{exc.label}: {exc}") from None
 
     def load(self, spider_name: str) -> type[Spider]:
         try:

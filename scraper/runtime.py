@@ -45,6 +45,14 @@ class CrawlSummary:
             counts.update(stats)
         return dict(counts)
 
+    def every_seed_failed(self) -> bool:
+        """Tell whether no source got anywhere: no link found, nothing stored, only skips."""
+        return bool(self.per_source) and all(
+            not stats.get("links") and not stats.get("stored") and not stats.get("already_stored")
+            and any(key.startswith("skipped/") for key in stats)
+            for stats in self.per_source.values()
+        )  # fmt: skip
+
     def skipped(self) -> dict[str, int]:
         """Return skipped URLs counted by reason, across sources."""
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -189,3 +190,71 @@ def test_importing_the_command_line_loads_no_heavy_library() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def _config(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "briefing.toml"
+    path.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "b.db"}"\n'
+        f'[[sources]]\nname = "wire"\nfeeds = ["http://127.0.0.1:9/feed.xml"]\n{extra}',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "args", "expected"),
+    [
+        ('spider = "yonhapp"\n', [], "config error: sources[wire].spider: no site spider "
+                                    "'yonhapp' (available: yonhap)"),
+        ("enabled = false\n", ["wire"], "config error: sources[wire]: disabled (enabled = false);"
+                                        " enable it to crawl it"),
+    ],
+)  # fmt: skip
+def test_crawl_mistakes_are_one_line_before_anything_runs(
+    tmp_path: Path, extra: str, args: list[str], expected: str
+) -> None:
+    code, output = invoke("crawl", *args, "-c", str(_config(tmp_path, extra)))
+    assert (code, output.strip()) == (2, expected)
+
+
+def test_init_into_a_missing_folder_says_so(tmp_path: Path) -> None:
+    code, output = invoke("init", str(tmp_path / "nowhere" / "briefing.toml"))
+    assert code == 2
+    assert output.strip() == (
+        f"usage error: cannot write {tmp_path / 'nowhere' / 'briefing.toml'}: the folder "
+        f"{tmp_path / 'nowhere'} does not exist"
+    )
+
+
+def test_scrapy_list_without_a_config_is_one_line(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "scrapy.cfg", tmp_path / "scrapy.cfg")
+    env = {k: v for k, v in os.environ.items() if k != "BRIEFING_CONFIG"}
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "list"], cwd=tmp_path, capture_output=True, text=True,
+        env={**env, "PYTHONPATH": str(ROOT)}, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "config error: briefing.toml: no such config file (create one with `briefing init`)"
+    ]
+
+
+@pytest.mark.slow
+def test_a_crawl_whose_every_seed_fails_ends_non_zero(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["crawl", "-c", str(_config(tmp_path, ""))])
+    assert result.exit_code == 1, result.output
+    assert "no feed, sitemap or section page of any source could be read" in result.output
+    assert "failed in" in result.output
+
+
+def test_an_interrupted_crawl_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from briefing.stages import crawl as crawl_stage
+    from scraper.runtime import CrawlSummary
+
+    def interrupted(*args: object, **kwargs: object) -> CrawlSummary:
+        return CrawlSummary(per_source={"wire": {}}, status="interrupted")
+
+    monkeypatch.setattr(crawl_stage, "crawl_and_record", interrupted)
+    code, _output = invoke("crawl", "-c", str(_config(tmp_path, "")))
+    assert code == 130

@@ -92,6 +92,8 @@ def init(
     """Write a commented starter briefing.toml."""
     if path.exists() and not force:
         raise UsageError(f"{path} exists; use --force to overwrite it")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
     path.write_text(resources.files("briefing").joinpath("starter.toml").read_text("utf-8"))
     typer.echo(f"wrote {path}")
 
@@ -126,6 +128,8 @@ def crawl(
     )
     refresh_after(Store(cfg.store.url), "crawl")
     print_summary(summary, console)
+    if summary.status == "interrupted":
+        raise typer.Exit(130)  # as a shell reports Ctrl-C
     if summary.status != "finished":
         raise typer.Exit(1)
 

@@ -14,6 +14,7 @@ from briefing.config import Config, ConfigError
 from briefing.stages.health import check_sources
 from briefing.store.engine import Store, StoreError
 from briefing.store.models import CrawlRun, utcnow
+from scraper.loader import spider_class
 from scraper.runtime import CrawlSummary, run_crawl
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,11 @@ def crawl_and_record(
     names = sources or [s.name for s in config.sources if s.enabled]
     if not names:
         raise ConfigError("no sources to crawl: add [[sources]] to the config")
-    for name in names:
-        config.source(name)  # an unknown name is a config error, before anything is recorded
+    for name in names:  # mistakes are config errors, before anything is recorded
+        source = config.source(name)
+        if not source.enabled:
+            raise ConfigError(f"sources[{name}]: disabled (enabled = false); enable it to crawl it")
+        spider_class(source)  # a site spider that does not exist
     store = open_store(config.store.url)
     with store.session() as session:
         run = CrawlRun(sources=names, started_at=utcnow())
@@ -72,6 +76,9 @@ def crawl_and_record(
     finally:
         if live is not None:
             live.stop()
+    if seed and summary.status == "finished" and summary.every_seed_failed():
+        summary.status = "failed"  # a crawl that reached nothing must not end "finished"
+        log.error("no feed, sitemap or section page of any source could be read")
     with store.session() as session:
         finished = session.get(CrawlRun, run_id)
         if finished is not None:
@@ -80,7 +87,6 @@ def crawl_and_record(
             finished.stats = summary.to_dict()
     _check_health(store, config)
     store.close()
-    _warn_on_silent_sources(summary)
     return summary
 
 
@@ -106,16 +112,6 @@ def open_store(url: str) -> Store:
         raise StoreError(f"cannot open the store: {exc}") from None
 
 
-def _warn_on_silent_sources(summary: CrawlSummary) -> None:
-    for name, stats in summary.per_source.items():
-        if (
-            stats.get("fetched", 0)
-            and not stats.get("stored", 0)
-            and not stats.get("already_stored", 0)
-        ):
-            log.warning("source %s fetched pages but stored no article: check it", name)
-
-
 def summary_table(summary: CrawlSummary, title: str = "crawl summary") -> Table:
     """Return a table of per-source figures with a total row."""
     table = Table(title=title, title_justify="left")
@@ -136,4 +132,6 @@ def print_summary(summary: CrawlSummary, console: Console) -> None:
     if skipped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in skipped.items())
         console.print(f"skipped by reason: {reasons}", highlight=False)
+    if summary.status == "failed" and summary.every_seed_failed():
+        console.print("no feed, sitemap or section page of any source could be read", style="red")
     console.print(f"{summary.status} in {summary.seconds:.1f} s", highlight=False)

@@ -49,8 +49,8 @@ from briefing.mail.transport import (
     make_transport,
 )
 from briefing.output.archive import paths_for, read_briefing
-from briefing.stages.review import review_gate
 from briefing.processes import STOPPING, gone, pause, process_tag, stopping_at_safe_points
+from briefing.stages.review import review_gate
 from briefing.stages.subscribers import active_recipients
 from briefing.stages.subscriptions import edition_url, subscriber_links
 from briefing.store.engine import Store
