@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.smtp import LoopbackController, Recorder, smtp_server
 
 from briefing.config import Config, parse_config
 from briefing.store.engine import Store
@@ -99,3 +100,10 @@ def postgres_store(postgres_url: str) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture(name="smtp_server")
+def smtp_server_fixture() -> Iterator[tuple[Recorder, LoopbackController]]:
+    """A recording SMTP server on a free loopback port."""
+    with smtp_server() as server:
+        yield server

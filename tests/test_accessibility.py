@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_mail import NOW, SENDER, make_briefing
-from test_web import make_archive
-from test_web_browser import CHROMIUM, CHROMIUM_ARGS
+from support.briefings import NOW, SENDER, make_briefing
+from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.web import make_archive
 
 from briefing.config import parse_config
 from briefing.mail.message import MailLinks, Recipient, build_message
@@ -170,7 +170,7 @@ def test_the_mail_has_no_axe_violations(
 def test_a_developing_story_with_new_badges_reads_in_both_schemes(
     browser: Any, scheme: str
 ) -> None:
-    from test_render import END, STORIES
+    from support.stories import END, STORIES
 
     from briefing.briefs.compose import compose
     from briefing.output.render import render_html

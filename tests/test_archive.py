@@ -5,40 +5,16 @@ from __future__ import annotations
 import json
 import os
 import stat
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from support.briefings import make_briefing
 
 import briefing.output.archive as archive
-from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
 from briefing.output.archive import list_briefings, load_briefing, paths_for, write_briefing
 
 END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
-
-
-def make_briefing(day: date = date(2024, 5, 14), label: str = "Floods in the south") -> Briefing:
-    articles = tuple(
-        SourceArticle(
-            f"a{index}",
-            outlet,
-            f"{outlet} on the floods",
-            f"https://{outlet.lower()}.example/{index}",
-            END - timedelta(hours=index + 1),
-            ("More than 3,000 people were evacuated as torrential rain battered the south.",),
-        )
-        for index, outlet in enumerate(["Yonhap", "KBS"])
-    )
-    story = StoryInput("floods", label, "new", (), ("South Jeolla",), articles)
-    return compose(
-        [story],
-        day=day,
-        title="Morning Briefing",
-        timezone="Asia/Seoul",
-        window_start=END - timedelta(hours=24),
-        window_end=END,
-        generated_at=END,
-    )
 
 
 def contents(paths: archive.ArchivePaths) -> tuple[str, bytes, str]:

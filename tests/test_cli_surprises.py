@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_mail import blank_pdf, make_briefing
+from support.briefings import blank_pdf, make_briefing
+from support.http import unused_port
 from typer.testing import CliRunner
 
 from briefing.briefs.compose import Counts
@@ -153,17 +153,11 @@ def test_export_since_filters_on_publication_time(tmp_path: Path) -> None:
 # run
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_run_with_smtp_down_says_which_stage_failed_and_why(tmp_path: Path) -> None:
     config = instance(
         tmp_path,
-        f'[mail.smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "none"\ntimeout = 2\n'
+        f'[mail.smtp]\nhost = "127.0.0.1"\nport = {unused_port()}\nsecurity = "none"\ntimeout = 2\n'
         '[[subscribers]]\nemail = "desk@example.org"\n',
     )
     code, output = invoke(config, "run", "--no-crawl")

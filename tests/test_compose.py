@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.briefings import composed
 
-from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
+from briefing.briefs.compose import Briefing, SourceArticle, StoryInput
 from briefing.briefs.summarise import SentenceVectoriser, is_usable, pick_quotes, summarise
 
 END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)  # 07:00 in Seoul on 14 May
@@ -165,19 +166,9 @@ STALE = StoryInput(
 STORIES = (STALE, FLOODS, SINGLE, RATES, ARMS)
 
 
-def build(stories=STORIES, **overrides) -> Briefing:
-    options = {
-        "day": date(2024, 5, 14),
-        "title": "Morning Briefing",
-        "timezone": "Asia/Seoul",
-        "window_start": START,
-        "window_end": END,
-        "previous_article_ids": frozenset({"a1"}),
-        "topic_order": (WATCH,),
-        "generated_at": END,
-    }
-    options.update(overrides)
-    return compose(stories, **options)
+def build(stories=STORIES, **overrides) -> Briefing:  # type: ignore[no-untyped-def]
+    options = {"previous_article_ids": frozenset({"a1"}), "topic_order": (WATCH,)}
+    return composed(stories, **{"window_start": START, "window_end": END, **options, **overrides})
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from desk_fixture import DAY1, DAY2, EDITOR, newsroom, story_of
-from test_mail import make_briefing
+from support.briefings import make_briefing
 from typer.testing import CliRunner
 
 from briefing.briefs.overrides import Overrides, apply_to_briefing, quote_key

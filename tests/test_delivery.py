@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -13,17 +11,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
-
-# Shared helpers live with the message tests; pytest puts tests/ on sys.path.
-from test_mail import (
-    DAY,
-    WATCH,
-    LoopbackController,
-    Recorder,
-    blank_pdf,
-    make_briefing,
-    unused_port,
-)
+from support.briefings import DAY, WATCH, archive
+from support.http import unused_port
+from support.smtp import LoopbackController, Recorder
 from typer.testing import CliRunner
 
 from briefing.addresses import AddressError
@@ -87,25 +77,13 @@ def make_config(tmp_path: Path, port: int | None, *emails: str, **mail: object) 
     return parse_config(data, base_dir=tmp_path)
 
 
-def archive(config: Config, day: date = DAY) -> None:
-    """File a built briefing where `briefing build` puts it."""
-    folder = config.archive.dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
-    folder.mkdir(parents=True)
-    (folder / "briefing.json").write_text(json.dumps(make_briefing(day=day).to_dict()))
-    (folder / "briefing.pdf").write_bytes(blank_pdf())
-
-
 def rows(store: Store) -> dict[str, Delivery]:
     return {row.recipient: row for row in list_deliveries(store, DAY)}
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[Recorder, LoopbackController]]:
-    recorder = Recorder()
-    controller = LoopbackController(recorder, hostname="127.0.0.1", port=0)
-    controller.start()
-    yield recorder, controller
-    controller.stop()
+def server(smtp_server: tuple[Recorder, LoopbackController]) -> tuple[Recorder, LoopbackController]:
+    return smtp_server
 
 
 def test_migration_matches_the_models(store: Store) -> None:

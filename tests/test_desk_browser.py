@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from desk_fixture import DAY1, DAY2, EDITOR, PASSWORD, newsroom, story_of
-from test_mail import LoopbackController, Recorder
-from test_web_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+from support.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+from support.smtp import LoopbackController, Recorder
 
 from briefing.output.archive import load_briefing
 from briefing.stages.build import build_day
@@ -36,12 +36,9 @@ DROPPED = "This quote was misread from a caption"
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    recorder = Recorder()
-    controller = LoopbackController(recorder, hostname="127.0.0.1", port=0)
-    controller.start()
-    yield recorder, controller.port
-    controller.stop()
+def smtp(smtp_server: tuple[Recorder, LoopbackController]) -> tuple[Recorder, int]:
+    recorder, controller = smtp_server
+    return recorder, controller.port
 
 
 @pytest.fixture

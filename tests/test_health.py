@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_mail import LoopbackController, Recorder
+from support.smtp import LoopbackController, Recorder
 from typer.testing import CliRunner
 
 from briefing.cli import app
@@ -134,12 +133,8 @@ def test_a_source_whose_bodies_go_empty_is_degraded(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, LoopbackController]]:
-    recorder = Recorder()
-    controller = LoopbackController(recorder, hostname="127.0.0.1", port=0)
-    controller.start()
-    yield recorder, controller
-    controller.stop()
+def smtp(smtp_server: tuple[Recorder, LoopbackController]) -> tuple[Recorder, LoopbackController]:
+    return smtp_server
 
 
 def test_the_admin_is_told_once_per_change_through_a_real_smtp_server(
@@ -184,7 +179,7 @@ def test_briefing_sources_lists_status_and_reason(tmp_path: Path) -> None:
 
 
 def test_the_colophon_and_the_sources_page_name_a_silent_source(tmp_path: Path) -> None:
-    from test_web import Client
+    from support.web import Client
 
     from briefing.stages.build import build_day
     from briefing.web.app import create_app

@@ -5,34 +5,27 @@ from __future__ import annotations
 import email
 import io
 import ipaddress
-import socket
 import ssl
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
+from support.briefings import DAY, NOW, SENDER, WATCH, blank_pdf, make_briefing
+from support.http import unused_port
+from support.smtp import LoopbackController, Recorder
 
 from briefing.addresses import AddressError, parse_address, parse_sender
 from briefing.briefs.compose import (
     Briefing,
-    Counts,
-    GlanceLine,
-    QuoteItem,
-    Section,
-    SourceLink,
-    StoryBrief,
 )
 from briefing.config import SmtpConfig
 from briefing.errors import MailError
@@ -44,128 +37,6 @@ from briefing.mail.transport import (
     TransientFailure,
     TransportSetupError,
 )
-
-DAY = date(2024, 5, 14)
-WATCH = "DPRK–Russia arms talks"
-SENDER = parse_sender("Morning Briefing <briefing@example.org>")
-NOW = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
-
-
-# --- a briefing, a PDF and an SMTP server, shared with test_delivery -----------------------
-
-
-def story(anchor: str, label: str, topics: tuple[str, ...] = ()) -> StoryBrief:
-    return StoryBrief(
-        anchor=anchor,
-        id=anchor,
-        label=label,
-        status="developing",
-        topics=topics,
-        watch_topic=topics[0] if topics else None,
-        entities=("North Korea", "Russia"),
-        summary=("Shoigu met Kim Jong Un in Pyongyang.", "Seoul protested <loudly>."),
-        whats_new=("Talks resumed on Monday.",),
-        continuing=True,
-        quotes=(QuoteItem("We stand together", "Kim Jong Un", "Reuters", "https://r.example/1"),),
-        sources=(
-            SourceLink("Reuters", "Kim meets Shoigu", "https://r.example/1", None, "13 May", True),
-            SourceLink("Sly", "Click me", "javascript:alert(1)", None, "13 May", False),
-        ),
-        outlet_count=2,
-        article_count=2,
-        new_article_count=1,
-        latest_at=None,
-    )
-
-
-def make_briefing(label: str = "DPRK–Russia arms talks", day: date = DAY) -> Briefing:
-    """Build a small briefing: one watch-topic story, one other story, one also-noted."""
-    window_end = datetime.combine(day, datetime.min.time(), UTC) - timedelta(hours=2)
-    return Briefing(
-        day=day,
-        title="Morning Briefing",
-        edition="07:00 KST edition",
-        generated_at=window_end,
-        timezone="Asia/Seoul",
-        window_start=window_end - timedelta(hours=24),
-        window_end=window_end,
-        at_a_glance=(
-            GlanceLine("story-1", label, "Talks resumed on Monday.", 2),
-            GlanceLine("story-2", "Typhoon season opens", "Rain.", 2),
-        ),
-        sections=(
-            Section("topic-1", WATCH, "topic", (story("story-1", label, (WATCH,)),)),
-            Section(
-                "top-stories", "Other stories", "top", (story("story-2", "Typhoon season opens"),)
-            ),
-        ),
-        also_noted=(story("noted-1", "Port strike ends"),),
-        counts=Counts(3, 6, 3),
-        omitted_stories=0,
-    )
-
-
-def blank_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    data: bytes
-
-    def parsed(self) -> EmailMessage:
-        return email.message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
-
-
-@dataclass
-class Recorder:
-    """An aiosmtpd handler that keeps what it accepts and refuses chosen recipients."""
-
-    refuse: set[str] = field(default_factory=set)  # answered 550 at RCPT
-    defer: set[str] = field(default_factory=set)  # answered 451 at RCPT
-    received: list[Received] = field(default_factory=list)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
-        if address in self.refuse:
-            return "550 5.1.1 no such mailbox here"
-        if address in self.defer:
-            return "451 4.3.0 mailbox busy, try later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.received.append(
-            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
-        )
-        return "250 2.0.0 accepted"
-
-    def to(self, address: str) -> list[Received]:
-        return [item for item in self.received if address in item.rcpt_tos]
-
-
-class LoopbackController(Controller):
-    """aiosmtpd's Controller, bound to a free port chosen by the kernel (port 0)."""
-
-    def _trigger_server(self) -> None:
-        # The stock controller connects to self.port to check the server; learn the real one.
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-        super()._trigger_server()
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Recorder, LoopbackController]]:
-    recorder = Recorder()
-    controller = LoopbackController(recorder, hostname="127.0.0.1", port=0)
-    controller.start()
-    yield recorder, controller
-    controller.stop()
 
 
 def plain_smtp(port: int, **extra: object) -> SmtpConfig:
@@ -456,13 +327,6 @@ def test_password_setup_is_checked_before_connecting(monkeypatch) -> None:  # ty
         SmtpTransport(
             SmtpConfig(host="mail.example.org", username="u", security="none"), password="p"
         )
-
-
-def unused_port() -> int:
-    """Return a loopback port nobody listens on (the kernel just handed it out)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_connection_refused_is_transient() -> None:

@@ -11,8 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from test_delivery import archive
-from test_mail import DAY, NOW, SENDER, WATCH, make_briefing
+from support.briefings import DAY, NOW, SENDER, WATCH, archive, make_briefing
 from test_subscriptions import BASE, make_config
 
 from briefing.briefs.compose import Section

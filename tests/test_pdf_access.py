@@ -17,7 +17,8 @@ from xml.etree import ElementTree
 import pytest
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
-from test_render import END, article, build, story
+from support.stories import END, article, story
+from test_render import build
 
 from briefing.briefs.compose import Briefing
 from briefing.output.render import render_pdf

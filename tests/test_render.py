@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from jinja2 import UndefinedError
 from markupsafe import escape
 from pypdf import PdfReader
+from support.briefings import composed
+from support.stories import (
+    CURLY,
+    END,
+    IMG,
+    JS_URL,
+    SCRIPT,
+    STORIES,
+    article,
+    story,
+)
 
-from briefing.briefs.compose import Briefing, SourceArticle, SourceLink, StoryInput, compose
+from briefing.briefs.compose import Briefing, SourceLink
 from briefing.output.links import safe_href
 from briefing.output.render import (
     TEMPLATES_DIR,
@@ -26,91 +36,9 @@ from briefing.output.render import (
     render_print_html,
 )
 
-END = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
-SCRIPT = "<script>alert(1)</script>"
-IMG = '<img src="file:///etc/passwd">'
-CURLY = "{{ 7*7 }}"
-JS_URL = "javascript:alert(document.cookie)"
 
-
-def article(key: str, outlet: str, hours: float, title: str, *sentences: str) -> SourceArticle:
-    return SourceArticle(
-        id=key,
-        outlet=outlet,
-        title=title,
-        url=f"https://{outlet.lower().replace(' ', '-')}.example/news/{key}",
-        published_at=END - timedelta(hours=hours),
-        sentences=sentences,
-        quotes=(("We are watching every step of this very closely indeed", "Lee Sung-jun"),),
-    )
-
-
-def story(key: str, label: str, topics: tuple[str, ...], *articles: SourceArticle) -> StoryInput:
-    return StoryInput(key, label, "developing", topics, ("North Korea", "Russia"), articles)
-
-
-HOSTILE = SourceArticle(
-    id="evil",
-    outlet="Evil Outlet",
-    title=f"Title {SCRIPT} {IMG} {CURLY}",
-    url="https://evil.example/a?x=1&y=2",
-    published_at=END - timedelta(hours=3),
-    sentences=(f"The hostile article says {SCRIPT} and {IMG} and {CURLY} in running text.",),
-    quotes=((f"Quoting {SCRIPT} and {CURLY} here for the record", "Mallory"),),
-)
-JS_LINK = SourceArticle(
-    "js", "Other Outlet", "A link that is not a web link", JS_URL, END - timedelta(hours=4), ()
-)
-STORIES = (
-    story(
-        "arms",
-        "DPRK–Russia arms talks",
-        ("Arms talks",),
-        article(
-            "a1", "Yonhap", 2, "Shoigu meets Kim", "Shoigu met Kim Jong Un in Pyongyang on Monday."
-        ),
-        article(
-            "a2", "Reuters", 3, "Kim hosts Shoigu", "Kim hosted Russia's security chief on Monday."
-        ),
-    ),
-    story(
-        "rates",
-        "Bank of Korea holds rates",
-        (),
-        article("r1", "Bloomberg", 5, "BOK holds", "The Bank of Korea kept its key rate at 3.5%."),
-        article("r2", "Korea Times", 6, "Rates steady", "Inflation is still above the 2% target."),
-        article(
-            "r3", "KBS", 7, "No cut yet", "Governor Rhee said a cut later this year is possible."
-        ),
-    ),
-    story("evil", f"Hostile {SCRIPT} story {CURLY}", (), HOSTILE, JS_LINK),
-    story(
-        "floods",
-        "Floods in the south",
-        (),
-        article("f1", "AP", 8, "Rain floods the south", "More than 3,000 people were evacuated."),
-        article("f2", "KBS", 9, "Trains halted", "Trains between Gwangju and Mokpo were halted."),
-    ),
-    story(
-        "kakao",
-        "Kakao fined",
-        (),
-        article("k1", "Korea Herald", 10, "Kakao fined", "Kakao was fined 15.1 billion won."),
-    ),
-)
-
-
-def build(stories=STORIES) -> Briefing:
-    return compose(
-        stories,
-        day=date(2024, 5, 14),
-        title="Morning Briefing",
-        timezone="Asia/Seoul",
-        window_start=END - timedelta(hours=24),
-        window_end=END,
-        topic_order=("Arms talks",),
-        generated_at=END,
-    )
+def build(stories=STORIES) -> Briefing:  # type: ignore[no-untyped-def]
+    return composed(stories, window_end=END, topic_order=("Arms talks",))
 
 
 class RecordingFetcher(TemplateAssetFetcher):

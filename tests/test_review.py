@@ -6,13 +6,12 @@ targets (make_draft at the draft time, run_daily at the daily time), run at chos
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from desk_fixture import DAY1, EDITOR, newsroom, story_of
-from test_mail import LoopbackController, Recorder
+from support.smtp import LoopbackController, Recorder
 
 from briefing.errors import DeskError, MailError
 from briefing.output.archive import list_briefings, load_briefing
@@ -28,12 +27,9 @@ HEADLINE = "Kim and Putin meet at the cosmodrome"
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    recorder = Recorder()
-    controller = LoopbackController(recorder, hostname="127.0.0.1", port=0)
-    controller.start()
-    yield recorder, controller.port
-    controller.stop()
+def smtp(smtp_server: tuple[Recorder, LoopbackController]) -> tuple[Recorder, int]:
+    recorder, controller = smtp_server
+    return recorder, controller.port
 
 
 def setup(tmp_path: Path, port: int, unreviewed: str = "send"):  # type: ignore[no-untyped-def]

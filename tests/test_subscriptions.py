@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from html.parser import HTMLParser
@@ -15,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_delivery import Clock, archive
-from test_mail import DAY, WATCH, LoopbackController, Recorder
+from support.briefings import DAY, WATCH, archive
+from support.smtp import LoopbackController, Recorder
+from test_delivery import Clock
 
 from briefing.config import Config, parse_config
 from briefing.stages.send import send_briefing
@@ -34,12 +34,8 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, LoopbackController]]:
-    recorder = Recorder()
-    controller = LoopbackController(recorder, hostname="127.0.0.1", port=0)
-    controller.start()
-    yield recorder, controller
-    controller.stop()
+def smtp(smtp_server: tuple[Recorder, LoopbackController]) -> tuple[Recorder, LoopbackController]:
+    return smtp_server
 
 
 def make_config(tmp_path: Path, port: int | None, *emails: str, base_url: str = BASE) -> Config:

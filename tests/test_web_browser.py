@@ -14,21 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 
 from briefing.web.app import LOOPBACK_HOSTS, create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1280, "height": 900}
 
 pytestmark = [
     pytest.mark.slow,
@@ -44,7 +32,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 def server(tmp_path: Path) -> Iterator[str]:
     """Serve a small archive with uvicorn on a free loopback port, as `briefing serve` does."""
     import uvicorn
-    from test_web import make_archive
+    from support.web import make_archive
 
     archive = make_archive(tmp_path)
     app = create_app(archive.site, allowed_hosts=LOOPBACK_HOSTS)

@@ -1,0 +1,1 @@
+"""Builders and servers shared by the tests: one of each, imported from here."""
