@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from support.smtp import LoopbackController, Recorder, smtp_server
 
-from briefing.config import Config, parse_config
 from briefing.store.engine import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,12 +83,6 @@ def redis_frontier() -> Iterator[tuple[str, str]]:
         if keys:
             server.delete(*keys)
         server.close()
-
-
-def make_config(tmp_path: Path, **sections: object) -> Config:
-    """Build a Config rooted in tmp_path from keyword sections (TOML-shaped dicts)."""
-    data: dict[str, object] = {"store": {"url": "sqlite:///data/briefing.db"}, **sections}
-    return parse_config(data, base_dir=tmp_path)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 from support.briefings import DAY, WATCH, archive
+from support.config import SENDER, smtp_section
+from support.config import make_config as support_config
 from support.http import unused_port
 from support.smtp import LoopbackController, Recorder
 from typer.testing import CliRunner
@@ -67,14 +69,12 @@ class CrashBeforeSend(CrashAfterSend):
 
 
 def make_config(tmp_path: Path, port: int | None, *emails: str, **mail: object) -> Config:
-    smtp = {"smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5}}
-    data = {
-        "store": {"url": "sqlite:///data/briefing.db"},
-        "topics": [{"name": WATCH, "entities": ["North Korea"]}],
-        "mail": {"sender": "Briefing <briefing@example.org>", **(smtp if port else {}), **mail},
-        "subscribers": [{"email": address} for address in emails],
-    }
-    return parse_config(data, base_dir=tmp_path)
+    return support_config(
+        tmp_path,
+        topics=[{"name": WATCH, "entities": ["North Korea"]}],
+        mail={"sender": SENDER, **({"smtp": smtp_section(port)} if port else {}), **mail},
+        subscribers=[{"email": address} for address in emails],
+    )
 
 
 def rows(store: Store) -> dict[str, Delivery]:

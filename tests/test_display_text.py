@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.config import make_config as support_config
 
-from briefing.config import Config, parse_config
+from briefing.config import Config
 from briefing.output.render import TEMPLATES_DIR, render_pdf
 from briefing.stages.build import build_day, compose_day
 from briefing.stages.send import send_briefing
@@ -29,14 +30,13 @@ CJK = "北朝鮮とロシアの武器協議 북한 러시아 무기 회담 朝�
 
 
 def make_config(tmp_path: Path, **briefing: object) -> Config:
-    data = {
-        "timezone": "Asia/Seoul",
-        "store": {"url": "sqlite:///b.db"},
-        "mail": {"sender": "Briefing <b@example.org>"},
-        "subscribers": [{"email": "desk@example.org"}],
-        "briefing": briefing,
-    }
-    return parse_config(data, base_dir=tmp_path)
+    return support_config(
+        tmp_path,
+        timezone="Asia/Seoul",
+        mail={"sender": "Briefing <b@example.org>"},
+        subscribers=[{"email": "desk@example.org"}],
+        briefing=briefing,
+    )
 
 
 def built(tmp_path: Path, label: str, title: str, **briefing: object) -> tuple[Config, Store]:

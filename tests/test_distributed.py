@@ -27,6 +27,7 @@ from redis import Redis
 from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
 from sqlalchemy import func, select
+from support.config import make_config
 
 from briefing.config import Config, parse_config
 from briefing.stages.crawl import crawl_and_record
@@ -126,19 +127,12 @@ def serve(site: ArticleSite) -> Iterator[ArticleSite]:
 
 
 def crawl_config(tmp_path: Path, store_url: str, redis_url: str, base: str) -> Config:
-    return parse_config(
-        {
-            "store": {"url": store_url},
-            "crawl": {
-                "redis_url": redis_url,
-                "autothrottle": False,
-                "concurrency": 8,
-                "concurrency_per_domain": 8,
-                "retries": 1,
-            },
-            "sources": [{"name": "wire", "sitemaps": [f"{base}/sitemap.xml"]}],
-        },
-        base_dir=tmp_path,
+    crawl = {"redis_url": redis_url, "autothrottle": False, "retries": 1}
+    return make_config(
+        tmp_path,
+        store={"url": store_url},
+        crawl={**crawl, "concurrency": 8, "concurrency_per_domain": 8},
+        sources=[{"name": "wire", "sitemaps": [f"{base}/sitemap.xml"]}],
     )
 
 

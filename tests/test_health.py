@@ -7,11 +7,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.config import SENDER, make_config
 from support.smtp import LoopbackController, Recorder
 from typer.testing import CliRunner
 
 from briefing.cli import app
-from briefing.config import Config, HealthConfig, parse_config
+from briefing.config import Config, HealthConfig
 from briefing.stages.health import Figures, alert_changes, check_sources, classify, source_health
 from briefing.store.engine import Store
 from briefing.store.models import Article, CrawlRun
@@ -63,16 +64,15 @@ def test_one_failed_crawl_is_not_yet_failing() -> None:
 
 # Through the store: crawls recorded, articles stored, verdicts kept.
 def make(tmp_path: Path, **mail: object) -> tuple[Config, Store]:
-    data = {
-        "timezone": "Asia/Seoul",
-        "store": {"url": f"sqlite:///{tmp_path / 'briefing.db'}"},
-        "sources": [
+    config = make_config(
+        tmp_path,
+        timezone="Asia/Seoul",
+        sources=[
             {"name": "wire", "feeds": ["http://127.0.0.1:9/wire.xml"]},
             {"name": "gazette", "feeds": ["http://127.0.0.1:9/gazette.xml"]},
         ],
-        "mail": {"sender": "Briefing <briefing@example.org>", **mail},
-    }
-    config = parse_config(data, base_dir=tmp_path)
+        mail={"sender": SENDER, **mail},
+    )
     return config, Store(config.store.url)
 
 

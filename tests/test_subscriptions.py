@@ -15,6 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 from support.briefings import DAY, WATCH, archive
+from support.config import SENDER, smtp_section
+from support.config import make_config as support_config
 from support.smtp import LoopbackController, Recorder
 from test_delivery import Clock
 
@@ -39,16 +41,14 @@ def smtp(smtp_server: tuple[Recorder, LoopbackController]) -> tuple[Recorder, Lo
 
 
 def make_config(tmp_path: Path, port: int | None, *emails: str, base_url: str = BASE) -> Config:
-    smtp = {"smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5}}
-    data = {
-        "store": {"url": "sqlite:///data/briefing.db"},
-        "briefing": {"title": "Morning Briefing"},
-        "topics": [{"name": WATCH, "entities": ["North Korea"]}, {"name": "Weather"}],
-        "mail": {"sender": "Briefing <briefing@example.org>", **(smtp if port else {})},
-        "subscribers": [{"email": address} for address in emails],
-        "web": {"base_url": base_url},
-    }
-    return parse_config(data, base_dir=tmp_path)
+    return support_config(
+        tmp_path,
+        briefing={"title": "Morning Briefing"},
+        topics=[{"name": WATCH, "entities": ["North Korea"]}, {"name": "Weather"}],
+        mail={"sender": SENDER, **({"smtp": smtp_section(port)} if port else {})},
+        subscribers=[{"email": address} for address in emails],
+        web={"base_url": base_url},
+    )
 
 
 class Browser:

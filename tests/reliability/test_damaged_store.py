@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.config import write_config
 
 from briefing.store.engine import Store
 
@@ -23,7 +24,7 @@ def run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def instance(folder: Path) -> Path:
     """Write a config whose store is folder/b.db; return the database's path."""
-    (folder / "briefing.toml").write_text('[store]\nurl = "sqlite:///b.db"\n', encoding="utf-8")
+    write_config(folder, store={"url": "sqlite:///b.db"})
     return folder / "b.db"
 
 

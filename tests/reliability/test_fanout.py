@@ -24,6 +24,7 @@ from fanout_site import (
     serve_fanout_site,
 )
 from reliability_support import report_figure
+from support.config import write_config as support_write_config
 
 from scraper.spiders.intake import MAX_SITEMAP_DEPTH, MAX_URLS_PER_LIST
 
@@ -34,13 +35,8 @@ MEMORY_MB = 500
 
 
 def write_config(folder: Path, sources: list[dict[str, Any]]) -> Path:
-    lines = ["[crawl]", "autothrottle = false", f"max_urls_per_source = {LIMIT}", ""]
-    for source in sources:
-        lines.append("[[sources]]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in source.items()]
-    path = folder / "briefing.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    crawl = {"autothrottle": False, "max_urls_per_source": LIMIT}
+    return support_write_config(folder, crawl=crawl, sources=sources)
 
 
 def test_fan_out_inputs_are_read_within_bounds(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from reliability_support import report_figure
+from support.config import write_config as support_write_config
 from synthetic_site import SiteTruth, article_path, serve_site
 
 pytestmark = pytest.mark.slow
@@ -57,14 +58,12 @@ def stored_rows(db: Path) -> dict[str, tuple[str, str, str]]:
 
 
 def write_config(folder: Path, base: str) -> Path:
-    path = folder / "briefing.toml"
-    path.write_text(
-        "[crawl]\nautothrottle = false\ndownload_timeout = 5\nretries = 1\n"
-        "concurrency = 8\nconcurrency_per_domain = 8\n\n"
-        f'[[sources]]\nname = "synthetic"\nsitemaps = ["{base}/sitemap.xml"]\n',
-        encoding="utf-8",
+    crawl = {"autothrottle": False, "download_timeout": 5, "retries": 1}
+    return support_write_config(
+        folder,
+        crawl={**crawl, "concurrency": 8, "concurrency_per_domain": 8},
+        sources=[{"name": "synthetic", "sitemaps": [f"{base}/sitemap.xml"]}],
     )
-    return path
 
 
 def crawl_process(config: Path) -> subprocess.Popen[bytes]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from reliability_support import seed_stories
+from support.config import write_config
 
 from briefing.config import Config, load_config
 from briefing.output.archive import paths_for
@@ -45,9 +46,7 @@ STORIES = [
 
 
 def built_config(folder: Path) -> tuple[Path, Config]:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "briefing.toml"
-    path.write_text('[briefing]\ntitle = "Morning Briefing"\n', encoding="utf-8")
+    path = write_config(folder, briefing={"title": "Morning Briefing"})
     config = load_config(path)
     store = Store(config.store.url)
     seed_stories(store, DAY, STORIES)

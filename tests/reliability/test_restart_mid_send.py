@@ -26,6 +26,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from reliability_support import report_figure
 from sqlalchemy import func, select
+from support.config import SENDER, smtp_section
+from support.config import write_config as support_write_config
 
 from briefing.config import load_config
 from briefing.schedule.jobs import JOB_TABLE, declare_jobs, open_scheduler
@@ -72,19 +74,13 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 
 
 def write_config(folder: Path, port: int) -> Path:
-    people = "".join(
-        f'[[subscribers]]\nemail = "reader{n:04d}@example.org"\n' for n in range(SUBSCRIBERS)
+    return support_write_config(
+        folder,
+        timezone="Asia/Seoul",
+        briefing={"title": "Morning Briefing"},
+        mail={"sender": SENDER, "attach_pdf": False, "smtp": smtp_section(port, timeout=10)},
+        subscribers=[{"email": f"reader{n:04d}@example.org"} for n in range(SUBSCRIBERS)],
     )
-    path = folder / "briefing.toml"
-    path.write_text(
-        'timezone = "Asia/Seoul"\n[store]\nurl = "sqlite:///data/briefing.db"\n'
-        '[briefing]\ntitle = "Morning Briefing"\n'
-        '[mail]\nsender = "Briefing <briefing@example.org>"\nattach_pdf = false\n'
-        f'[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 10\n'
-        + people,
-        encoding="utf-8",
-    )
-    return path
 
 
 def daily_due_now(config_file: Path) -> None:
