@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
 from sqlalchemy import func, select
 from support.config import make_config
+from support.http import LoopbackServer, serving
 
 from briefing.config import Config, parse_config
 from briefing.stages.crawl import crawl_and_record
@@ -60,21 +61,15 @@ def article_html(number: int) -> bytes:
     ).encode()
 
 
-class ArticleSite(ThreadingHTTPServer):
+class ArticleSite(LoopbackServer):
     """robots.txt, one sitemap of `pages` articles, the articles; every request logged."""
 
-    daemon_threads = True
-
     def __init__(self, pages: int = PAGES, delay: float = 0.0) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.pages = pages
         self.delay = delay
         self.log: list[str] = []
         self.lock = threading.Lock()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}"
 
     def article_fetches(self) -> Counter[str]:
         with self.lock:
@@ -117,13 +112,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def serve(site: ArticleSite) -> Iterator[ArticleSite]:
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(site):
         yield site
-    finally:
-        site.shutdown()
-        site.server_close()
 
 
 def crawl_config(tmp_path: Path, store_url: str, redis_url: str, base: str) -> Config:

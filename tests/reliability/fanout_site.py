@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from support.http import LoopbackServer, serving
 
 BIG_SITEMAP_URLS = 600_000
 SECTION_LINKS = 100_000
@@ -87,22 +89,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     site: FanoutSite
 
 
 @contextmanager
 def serve_fanout_site() -> Iterator[tuple[str, FanoutSite]]:
     site = FanoutSite()
-    server = _Server(("127.0.0.1", 0), _Handler)
+    server = _Server(_Handler)
     server.site = site
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", site
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(server):
+        yield server.base, site
 
 
 def fanout_sources(base: str) -> list[dict[str, Any]]:

@@ -12,9 +12,11 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from support.http import LoopbackServer, serving
 
 # Four reports of one story, worded differently (identical text would be one wire copy).
 REPORTS = {
@@ -126,19 +128,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     site: HostileSite
 
 
 @contextmanager
 def serve_hostile_site(secret: Path) -> Iterator[tuple[str, HostileSite]]:
     site = HostileSite(secret)
-    server = _Server(("127.0.0.1", 0), _Handler)
+    server = _Server(_Handler)
     server.site = site
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", site
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(server):
+        yield server.base, site

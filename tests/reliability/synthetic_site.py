@@ -19,8 +19,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from support.http import LoopbackServer, serving
 
 SYLLABLES = "ka ro mi tes van dul per so ling qua bre to nak el fi ur zen ho pa lu".split()
 # Pseudo-words: a large vocabulary keeps every article's fingerprint far from the others.
@@ -184,9 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
 
 
-class _SiteServer(ThreadingHTTPServer):
-    request_queue_size = 256  # thousands of requests arrive in bursts
-    daemon_threads = True
+class _SiteServer(LoopbackServer):
     site: Site
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -234,12 +234,7 @@ class Site:
 def serve_site(truth: SiteTruth) -> Iterator[tuple[str, Site]]:
     """Serve the site on a free loopback port; yield (base URL, site)."""
     site = Site(truth)
-    server = _SiteServer(("127.0.0.1", 0), _Handler)
+    server = _SiteServer(_Handler)
     server.site = site
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", site
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(server):
+        yield server.base, site

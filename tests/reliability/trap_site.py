@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from support.http import LoopbackServer, serving
 from synthetic_site import article_html as html
 
 HTML = "text/html; charset=utf-8"
@@ -228,8 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     site: Any
 
 
@@ -248,14 +248,10 @@ class PrivateService:
 
 @contextmanager
 def _serve(site: Any) -> Iterator[str]:
-    server = _Server(("127.0.0.1", 0), _Handler)
+    server = _Server(_Handler)
     server.site = site
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(server):
+        yield server.base
 
 
 @contextmanager
