@@ -77,12 +77,17 @@ def test_demo_tells_the_editor_then_mails_the_approved_briefing(demo_dir: Path) 
     from briefing.stages.approval import approve
     from briefing.store.engine import Store
 
-    (note,) = list((demo_dir / "outbox").glob("*.eml"))
+    before = sorted((demo_dir / "outbox").glob("*.eml"))
+    assert len(before) == 2  # yesterday's briefing, as sent, and the editor's note
+    mailed = [email.message_from_bytes(m.read_bytes()) for m in before]
+    yesterday = TODAY - timedelta(days=1)
+    assert any(f"{yesterday.day} Nov" in str(m["Subject"]) for m in mailed)
+    (note,) = [m for m, parsed in zip(before, mailed, strict=True) if parsed["To"] == DEMO_EDITOR]
     told = email.message_from_bytes(note.read_bytes())
-    assert told["To"] == DEMO_EDITOR and "Draft ready" in told["Subject"]
+    assert "Draft ready" in told["Subject"]
     config = demo_config(demo_dir)
     approve(Store(config.store.url), config, TODAY, DEMO_EDITOR, send_now=True)
-    messages = [m for m in (demo_dir / "outbox").glob("*.eml") if m != note]
+    messages = [m for m in (demo_dir / "outbox").glob("*.eml") if m not in before]
     assert len(messages) == 1
     message = email.message_from_bytes(messages[0].read_bytes(), policy=email.policy.default)
     assert str(message["Subject"]).endswith("Morning Briefing (demo), 29 Nov")

@@ -87,4 +87,4 @@ def test_briefing_demo_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path
     assert where.startswith(str(site)), where
     _run(venv / "bin" / "briefing", "demo", "--workdir", tmp_path / "demo", cwd=tmp_path, env=env)
     assert list((tmp_path / "demo" / "archive").glob("*/*/*/briefing.pdf"))
-    assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) == 1
+    assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) == 2  # briefing + editor

@@ -126,12 +126,13 @@ def prepare_workdir(workdir: Path, base_url: str) -> Config:
 
 
 def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> str:
-    """Serve the demo site, crawl it, replay four mornings, and leave today's as a draft.
+    """Serve the demo site, crawl it, replay the mornings, mail yesterday's, draft today's.
 
     Return the demo editor's password (printed too), made afresh for each run.
     """
     from briefing.stages.editors import set_password
     from briefing.stages.review import make_draft
+    from briefing.stages.send import send_briefing
 
     check_workdir(workdir)  # before serving or crawling anything
     today = today or datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
@@ -151,6 +152,9 @@ def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> s
             f"stories from {built.articles} articles",
             highlight=False,
         )
+    # Yesterday's briefing goes out as the daily run would have sent it: a mail in the outbox.
+    delivery = send_briefing(store, config, day)
+    console.print(f"{day}: mailed to {len(delivery.sent)} subscriber(s)", highlight=False)
     password = secrets.token_urlsafe(9)
     set_password(store, config, DEMO_EDITOR, password)
     draft = make_draft(config, today, now=config.briefing_due(today))
@@ -158,6 +162,7 @@ def run_demo(workdir: Path, *, console: Console, today: date | None = None) -> s
     console.print(f"{today}: draft with {shown} stories, waiting on the desk", highlight=False)
     console.print(f"\nbriefings: {built.html.parent.parent.parent.parent}", highlight=False)
     console.print(f"draft:     {draft.paths.html}", highlight=False)
+    console.print(f"mail:      {config.mail.outbox}", highlight=False)
     console.print(
         f"\nthe editor's desk: briefing serve --config {workdir}/briefing.toml, then open "
         f"http://127.0.0.1:8080/desk/\n  sign in as {DEMO_EDITOR} with password {password}\n"
