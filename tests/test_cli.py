@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import typer
 import typer.main
+from support.config import write_config
 from typer.testing import CliRunner
 
 from briefing.cli import app
@@ -23,18 +24,12 @@ from briefing.store.models import Article, Story, StoryArticle
 
 ROOT = Path(__file__).resolve().parents[1]
 SEOUL = ZoneInfo("Asia/Seoul")
+WIRE = {"name": "wire", "feeds": ["http://127.0.0.1:9/feed.xml"]}
 
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "briefing.toml"
-    path.write_text(
-        'timezone = "Asia/Seoul"\n'
-        f'[store]\nurl = "sqlite:///{tmp_path / "briefing.db"}"\n'
-        '[[sources]]\nname = "wire"\nfeeds = ["http://127.0.0.1:9/feed.xml"]\n',
-        encoding="utf-8",
-    )
-    return path
+    return write_config(tmp_path, timezone="Asia/Seoul", sources=[WIRE])
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -74,7 +69,7 @@ def test_config_verbose_and_version_work_before_or_after_the_command(
 def test_a_label_with_markup_characters_is_printed_as_it_is(
     config_file: Path, tmp_path: Path
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'briefing.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'data' / 'briefing.db'}")
     label = "Tariffs [/] and [bold]bonds[/bold] [link=x]"
     now = datetime.now(UTC)
     with store.session() as session:
@@ -192,29 +187,23 @@ def test_importing_the_command_line_loads_no_heavy_library() -> None:
     assert result.stdout.strip() == ""
 
 
-def _config(tmp_path: Path, extra: str) -> Path:
-    path = tmp_path / "briefing.toml"
-    path.write_text(
-        f'[store]\nurl = "sqlite:///{tmp_path / "b.db"}"\n'
-        f'[[sources]]\nname = "wire"\nfeeds = ["http://127.0.0.1:9/feed.xml"]\n{extra}',
-        encoding="utf-8",
-    )
-    return path
+def _config(tmp_path: Path, **source: object) -> Path:
+    return write_config(tmp_path, sources=[{**WIRE, **source}])
 
 
 @pytest.mark.parametrize(
     ("extra", "args", "expected"),
     [
-        ('spider = "yonhapp"\n', [], "config error: sources[wire].spider: no site spider "
+        ({"spider": "yonhapp"}, [], "config error: sources[wire].spider: no site spider "
                                     "'yonhapp' (available: yonhap)"),
-        ("enabled = false\n", ["wire"], "config error: sources[wire]: disabled (enabled = false);"
+        ({"enabled": False}, ["wire"], "config error: sources[wire]: disabled (enabled = false);"
                                         " enable it to crawl it"),
     ],
 )  # fmt: skip
 def test_crawl_mistakes_are_one_line_before_anything_runs(
-    tmp_path: Path, extra: str, args: list[str], expected: str
+    tmp_path: Path, extra: dict[str, object], args: list[str], expected: str
 ) -> None:
-    code, output = invoke("crawl", *args, "-c", str(_config(tmp_path, extra)))
+    code, output = invoke("crawl", *args, "-c", str(_config(tmp_path, **extra)))
     assert (code, output.strip()) == (2, expected)
 
 
@@ -242,7 +231,7 @@ def test_scrapy_list_without_a_config_is_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_crawl_whose_every_seed_fails_ends_non_zero(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["crawl", "-c", str(_config(tmp_path, ""))])
+    result = CliRunner().invoke(app, ["crawl", "-c", str(_config(tmp_path))])
     assert result.exit_code == 1, result.output
     assert "no feed, sitemap or section page of any source could be read" in result.output
     assert "failed in" in result.output
@@ -256,5 +245,5 @@ def test_an_interrupted_crawl_exits_130(tmp_path: Path, monkeypatch: pytest.Monk
         return CrawlSummary(per_source={"wire": {}}, status="interrupted")
 
     monkeypatch.setattr(crawl_stage, "crawl_and_record", interrupted)
-    code, _output = invoke("crawl", "-c", str(_config(tmp_path, "")))
+    code, _output = invoke("crawl", "-c", str(_config(tmp_path)))
     assert code == 130

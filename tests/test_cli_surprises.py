@@ -7,9 +7,11 @@ import dataclasses
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.briefings import blank_pdf, make_briefing
+from support.config import SENDER, smtp_section, write_config
 from support.http import unused_port
 from typer.testing import CliRunner
 
@@ -19,17 +21,13 @@ from briefing.config import load_config
 from briefing.store.engine import Store
 from briefing.store.models import Article, ArticleNlp
 
+DESK = {"email": "desk@example.org"}
 TEXT = "Talks on the port resumed on Monday. Officials met again in the capital. More follows."
 
 
-def instance(folder: Path, extra: str = "") -> Path:
-    path = folder / "briefing.toml"
-    path.write_text(
-        'timezone = "Asia/Seoul"\n[store]\nurl = "sqlite:///b.db"\n'
-        '[mail]\nsender = "Briefing <b@example.org>"\n' + extra,
-        encoding="utf-8",
-    )
-    return path
+def instance(folder: Path, **sections: Any) -> Path:
+    defaults: dict[str, Any] = {"timezone": "Asia/Seoul", "mail": {"sender": SENDER}}
+    return write_config(folder, **{**defaults, **sections})
 
 
 def invoke(config: Path, *args: str) -> tuple[int, str]:
@@ -91,7 +89,7 @@ def test_build_groups_articles_not_yet_grouped_first(tmp_path: Path) -> None:
 
 
 def test_build_in_the_evening_says_the_window_ends_at_the_daily_time(tmp_path: Path) -> None:
-    config = instance(tmp_path, '[schedule]\ndaily = "00:00"\n')
+    config = instance(tmp_path, schedule={"daily": "00:00"})
     store = Store(load_config(config).store.url)
     now = datetime.now(UTC)
     add_article(store, "late", now - timedelta(seconds=1), now, True)
@@ -106,7 +104,7 @@ def test_build_in_the_evening_says_the_window_ends_at_the_daily_time(tmp_path: P
 
 @pytest.mark.parametrize("empty", [False, True])
 def test_send_of_an_old_or_empty_briefing_needs_force(tmp_path: Path, empty: bool) -> None:
-    config = instance(tmp_path, '[[subscribers]]\nemail = "desk@example.org"\n')
+    config = instance(tmp_path, subscribers=[DESK])
     today = datetime.now(load_config(config).tz).date()
     day = today if empty else today - timedelta(days=3)
     file_briefing(config, day, empty=empty)
@@ -120,10 +118,7 @@ def test_send_of_an_old_or_empty_briefing_needs_force(tmp_path: Path, empty: boo
 
 
 def test_a_bad_subscriber_address_makes_send_fail_and_say_so(tmp_path: Path) -> None:
-    config = instance(
-        tmp_path,
-        '[[subscribers]]\nemail = "desk@example.org"\n[[subscribers]]\nemail = "desk@@nowhere"\n',
-    )
+    config = instance(tmp_path, subscribers=[DESK, {"email": "desk@@nowhere"}])
     file_briefing(config, datetime.now(load_config(config).tz).date())
     code, output = invoke(config, "send")
     assert code == 1, output
@@ -157,8 +152,8 @@ def test_export_since_filters_on_publication_time(tmp_path: Path) -> None:
 def test_run_with_smtp_down_says_which_stage_failed_and_why(tmp_path: Path) -> None:
     config = instance(
         tmp_path,
-        f'[mail.smtp]\nhost = "127.0.0.1"\nport = {unused_port()}\nsecurity = "none"\ntimeout = 2\n'
-        '[[subscribers]]\nemail = "desk@example.org"\n',
+        mail={"sender": SENDER, "smtp": smtp_section(unused_port(), timeout=2)},
+        subscribers=[DESK],
     )
     code, output = invoke(config, "run", "--no-crawl")
     lines = output.strip().splitlines()

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from support.config import write_config as write_briefing_toml
 from typer.testing import CliRunner
 
 from briefing.cli import app as cli_app
@@ -46,18 +47,7 @@ from briefing.store.locking import RUN_LOCK, SCHEDULE_LOCK, LockHeld, store_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW_YORK = ZoneInfo("America/New_York")
-CONFIG = """\
-timezone = "{tz}"
-[store]
-url = "sqlite:///briefing.db"
-[schedule]
-crawl = "every 2h"
-daily = "{daily}"
-misfire_grace_minutes = {grace}
-[[sources]]
-name = "wire"
-feeds = ["https://wire.example/feed.xml"]
-"""
+WIRE = {"name": "wire", "feeds": ["https://wire.example/feed.xml"]}
 
 
 # Job targets, named by "module:function" as the daemon names them.
@@ -101,10 +91,22 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def write_config(tmp_path: Path, tz: str = "Asia/Seoul", daily: str = "07:00", grace: int = 120):
-    path = tmp_path / "briefing.toml"
-    path.write_text(CONFIG.format(tz=tz, daily=daily, grace=grace))
-    return path
+def write_config(
+    tmp_path: Path,
+    tz: str = "Asia/Seoul",
+    daily: str = "07:00",
+    grace: int = 120,
+    sources: tuple[dict[str, Any], ...] = (WIRE,),
+    **sections: Any,
+) -> Path:
+    return write_briefing_toml(
+        tmp_path,
+        timezone=tz,
+        store={"url": "sqlite:///briefing.db"},
+        schedule={"crawl": "every 2h", "daily": daily, "misfire_grace_minutes": grace},
+        **({"sources": list(sources)} if sources else {}),
+        **sections,
+    )
 
 
 @pytest.fixture
@@ -295,7 +297,7 @@ def test_config_edits_apply_on_restart(tmp_path: Path, schedulers: list[Any]) ->
     path = write_config(tmp_path, daily="07:00")
     schedulers.append(start_scheduler(load_config(path), path, TARGETS))
     schedulers[-1].shutdown()
-    path.write_text(path.read_text().replace('"07:00"', '"08:15"').split("[[sources]]")[0])
+    write_config(tmp_path, daily="08:15", sources=())
     config = load_config(path)
     schedulers.append(start_scheduler(config, path, TARGETS))
     jobs = {job.id: job for job in schedulers[-1].get_jobs()}
@@ -556,9 +558,8 @@ def silent_server() -> Iterator[tuple[int, threading.Event]]:
 @pytest.mark.slow
 def test_sigterm_stops_a_real_scrapy_crawl_child_too(tmp_path: Path) -> None:
     with silent_server() as (port, called):
-        config_file = write_config(tmp_path)
-        text = config_file.read_text().replace("https://wire.example", f"http://127.0.0.1:{port}")
-        config_file.write_text(text + "[crawl]\nobey_robots = false\n")
+        feed = {"name": "wire", "feeds": [f"http://127.0.0.1:{port}/feed.xml"]}
+        config_file = write_config(tmp_path, sources=(feed,), crawl={"obey_robots": False})
         daemon = start_daemon(tmp_path, config_file, crawl="real", ready=called.is_set)
         family = descendants(daemon.pid)
         spiders = [
