@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 from support.briefings import DAY, WATCH, archive
+from support.clock import Clock
 from support.config import SENDER, smtp_section
 from support.config import make_config as support_config
 from support.http import unused_port
@@ -30,16 +31,6 @@ from briefing.store.models import Base, Delivery
 from briefing.store.search import is_search_object
 
 START = datetime(2024, 5, 13, 22, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Crash(BaseException):
@@ -99,7 +90,7 @@ def test_server_down_retries_then_pending_then_delivers_exactly_once(tmp_path, s
     config = make_config(tmp_path, port, "a@example.org", "b@example.org")
     archive(config)
     sleeps: list[float] = []
-    report = send_briefing(store, config, DAY, sleep=sleeps.append, clock=Clock())
+    report = send_briefing(store, config, DAY, sleep=sleeps.append, clock=Clock(START))
     assert sleeps == [2.0, 8.0]  # three rounds, backing off, and no real waiting
     assert report.sent == [] and set(report.pending) == {"a@example.org", "b@example.org"}
     first = rows(store)
@@ -174,7 +165,7 @@ def test_a_crash_before_handing_over_resumes_with_one_copy(tmp_path, store, serv
     recorder, controller = server
     config = make_config(tmp_path, controller.port, "a@example.org")
     archive(config)
-    clock = Clock()
+    clock = Clock(START)
     smtp = SmtpTransport(config.mail.smtp)  # type: ignore[arg-type]
     with pytest.raises(Crash):
         send_briefing(store, config, DAY, transport=CrashBeforeSend(smtp), clock=clock)
@@ -196,7 +187,7 @@ def test_a_crash_after_smtp_accepted_resends_with_the_same_message_id(
     recorder, controller = server
     config = make_config(tmp_path, controller.port, "a@example.org")
     archive(config)
-    clock = Clock()
+    clock = Clock(START)
     smtp = SmtpTransport(config.mail.smtp)  # type: ignore[arg-type]
     with pytest.raises(Crash):
         send_briefing(store, config, DAY, transport=CrashAfterSend(smtp), clock=clock)
@@ -215,7 +206,7 @@ def test_a_cautious_resume_never_sends_twice(tmp_path, store, server) -> None:  
     recorder, controller = server
     config = make_config(tmp_path, controller.port, "a@example.org")
     archive(config)
-    clock = Clock()
+    clock = Clock(START)
     smtp = SmtpTransport(config.mail.smtp)  # type: ignore[arg-type]
     with pytest.raises(Crash):
         send_briefing(store, config, DAY, transport=CrashAfterSend(smtp), clock=clock)
@@ -229,7 +220,7 @@ def test_a_cautious_resume_never_sends_twice(tmp_path, store, server) -> None:  
 def test_outbox_knows_what_it_wrote_so_a_crash_never_writes_twice(tmp_path, store) -> None:  # type: ignore[no-untyped-def]
     config = make_config(tmp_path, None, "a@example.org", "b@example.org")
     archive(config)
-    clock = Clock()
+    clock = Clock(START)
     outbox = OutboxTransport(config.mail.outbox)
     with pytest.raises(Crash):
         send_briefing(store, config, DAY, transport=CrashAfterSend(outbox), clock=clock)
@@ -329,7 +320,7 @@ def test_claims_are_compare_and_set(tmp_path, store) -> None:  # type: ignore[no
                 updated_at=START,
             )
         )
-    report = send_briefing(store, config, DAY, clock=Clock())
+    report = send_briefing(store, config, DAY, clock=Clock(START))
     assert report.in_progress == ["a@example.org"] and not config.mail.outbox.exists()
     with store.session() as session:
         held = session.scalars(select(Delivery)).one()
@@ -409,7 +400,7 @@ def test_a_row_left_sending_by_a_dead_process_is_taken_over_at_once(tmp_path, st
                 Delivery(day=DAY, recipient=email, status="sending", updated_at=START,
                          message_id=f"<{email}>", attempts=1, claimed_by=owner)
             )  # fmt: skip
-    report = send_briefing(store, config, DAY, clock=Clock())  # well within the lease
+    report = send_briefing(store, config, DAY, clock=Clock(START))  # well within the lease
     assert report.sent == ["dead@example.org"] and report.in_progress == ["alive@example.org"]
     [written] = config.mail.outbox.iterdir()
     assert b"Message-ID: <dead@example.org>" in written.read_bytes()

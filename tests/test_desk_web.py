@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from desk_fixture import DAY1, EDITOR, PASSWORD, AppClient, newsroom, story_of
+from support.clock import Clock
 from typer.testing import CliRunner
 
 from briefing.cli import app as cli_app
@@ -25,20 +26,12 @@ from briefing.web.pages import Site
 ACT = "/desk/2023-09-13/act"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def desk(tmp_path: Path) -> dict[str, Any]:
     config, store = newsroom(tmp_path)
     build_draft(store, config, DAY1)
     site = Site(config.archive.dir, store, "Morning Briefing", config.tz)
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     desk = Desk(site, config, store, Sessions("k" * 40, config, store, clock), Throttle(attempts=8))
     return {"config": config, "store": store, "clock": clock, "app": create_app(site, desk=desk)}
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from test_stories_days import ACEH, EVERYTHING, EXPECTED, JAVA, START
+from support.quakes import ACEH, EVERYTHING, EXPECTED, JAVA, START
 
 from briefing.config import parse_config
 from briefing.nlp.enrich import Enrichment

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from support.briefings import DAY, NOW, SENDER, WATCH, archive, make_briefing
-from test_subscriptions import BASE, make_config
+from support.config import BASE_URL as BASE
+from support.config import reader_config as make_config
 
 from briefing.briefs.compose import Section
 from briefing.mail.message import MailLinks, Recipient, build_message, subject_for

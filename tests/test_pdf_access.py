@@ -17,8 +17,8 @@ from xml.etree import ElementTree
 import pytest
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+from support.briefings import composed
 from support.stories import END, article, story
-from test_render import build
 
 from briefing.briefs.compose import Briefing
 from briefing.output.render import render_pdf
@@ -52,7 +52,7 @@ def long_day(stories: int = 8) -> Briefing:
             for index in range(2 + number % 3)
         ]
         inputs.append(story(f"s{number}", f"Story number {number}", (), *articles))
-    return build(inputs)
+    return composed(inputs, window_end=END, topic_order=("Arms talks",))
 
 
 @pytest.fixture(scope="module")

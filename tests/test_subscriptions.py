@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from support.briefings import DAY, WATCH, archive
-from support.config import SENDER, smtp_section
-from support.config import make_config as support_config
+from support.briefings import DAY, NOW, WATCH, archive
+from support.clock import Clock
+from support.config import BASE_URL as BASE
+from support.config import reader_config as make_config
 from support.smtp import LoopbackController, Recorder
-from test_delivery import Clock
 
 from briefing.config import Config, parse_config
 from briefing.stages.send import send_briefing
@@ -31,24 +31,12 @@ from briefing.web.app import create_app
 from briefing.web.pages import Site
 from briefing.web.subscribe import Subscriptions
 
-BASE = "https://briefing.example.org/"
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 @pytest.fixture
 def smtp(smtp_server: tuple[Recorder, LoopbackController]) -> tuple[Recorder, LoopbackController]:
     return smtp_server
-
-
-def make_config(tmp_path: Path, port: int | None, *emails: str, base_url: str = BASE) -> Config:
-    return support_config(
-        tmp_path,
-        briefing={"title": "Morning Briefing"},
-        topics=[{"name": WATCH, "entities": ["North Korea"]}, {"name": "Weather"}],
-        mail={"sender": SENDER, **({"smtp": smtp_section(port)} if port else {})},
-        subscribers=[{"email": address} for address in emails],
-        web={"base_url": base_url},
-    )
 
 
 class Browser:
@@ -229,7 +217,7 @@ def test_subscribe_confirm_receive_manage_and_unsubscribe_over_smtp(
     assert [r.email for r in active_recipients(store, config)[0]] == [reader]
 
     archive(config)
-    clock = Clock()
+    clock = Clock(NOW)
     report = send_briefing(store, config, DAY, clock=clock)
     assert report.sent == [reader]
     first = recorder.to(reader)[-1].parsed()

@@ -8,8 +8,10 @@ from typing import Any
 import tomli_w
 
 from briefing.config import Config, parse_config
+from support.briefings import WATCH
 
 SENDER = "Briefing <briefing@example.org>"
+BASE_URL = "https://briefing.example.org/"
 
 
 def smtp_section(port: int, **extra: Any) -> dict[str, Any]:
@@ -33,3 +35,15 @@ def write_config(folder: Path, **sections: Any) -> Path:
     path = folder / "briefing.toml"
     path.write_text(tomli_w.dumps(config_data(**sections)), encoding="utf-8")
     return path
+
+
+def reader_config(folder: Path, port: int | None, *emails: str, base_url: str = BASE_URL) -> Config:
+    """A newsroom for subscriber tests: two topics, subscribers by address, a public base URL."""
+    return make_config(
+        folder,
+        briefing={"title": "Morning Briefing"},
+        topics=[{"name": WATCH, "entities": ["North Korea"]}, {"name": "Weather"}],
+        mail={"sender": SENDER, **({"smtp": smtp_section(port)} if port else {})},
+        subscribers=[{"email": address} for address in emails],
+        web={"base_url": base_url},
+    )
