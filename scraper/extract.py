@@ -11,6 +11,7 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from briefing.limits import clip_authors, clip_body, clip_title
 from scraper.body_rescue import json_ld_body, paragraph_text, prose_around, script_body
 from scraper.dates import first_date, parse_date
 from scraper.language import count_words, detect_language
@@ -126,9 +127,9 @@ def _extract(html: str, url: str, default_language: str | None) -> ExtractedArti
         text = ""
     language = detect_language(text or meta.title or "", meta.html_lang, default_language)
     return ExtractedArticle(
-        title=meta.title,
-        text=text,
-        authors=meta.authors,
+        title=clip_title(meta.title) if meta.title else meta.title,
+        text=clip_body(text),
+        authors=clip_authors(meta.authors),
         published_at=_published(tree, url, meta, text, language),
         language=language,
         canonical_url=meta.canonical_url,

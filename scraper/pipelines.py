@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
 
+from briefing.limits import clip_authors, clip_body, clip_title
 from briefing.store.articles import MAX_URL_LENGTH, ArticleRecord, known_url, save_article
 from scraper.addon import crawl_fingerprints, crawl_store
 from scraper.fingerprint import simhash
@@ -43,7 +44,9 @@ class ValidatePipeline(_Stage):
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         min_words = self.crawler.settings.getint("BRIEFING_MIN_WORDS", 40)
-        item.title = (item.title or item.hints.get("title") or "").strip()
+        item.title = clip_title((item.title or item.hints.get("title") or "").strip())
+        item.authors = clip_authors(item.authors or [])
+        item.text = clip_body(item.text or "")
         # Words in any script: Chinese and Japanese count by characters, not by spaces.
         words = count_words(item.text)
         kind = (item.page_type or "").lower()

@@ -122,8 +122,10 @@ def test_import_keeps_ids_and_reports_bad_lines(store: Store) -> None:
         "text",
         "entities",
         "quotes",
+        "nlp_error",
     }
     assert third["entities"] is None and third["quotes"] is None  # not enriched yet
+    assert third["nlp_error"] is None
 
 
 def test_import_keeps_distinct_ids_that_share_a_url(store: Store) -> None:

@@ -216,6 +216,8 @@ def group() -> None:
     store = Store(cfg.store.url)
     report = group_pending(store, cfg)
     refresh_after(store, "group")
+    for line in report.describe_failures():  # skipped, kept in the store, the run goes on
+        typer.echo(line, err=True)
     typer.echo(
         f"enriched {report.enriched}, grouped {report.grouped} articles: "
         f"{report.new_stories} new stories, {report.developing} developing"

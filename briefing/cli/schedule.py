@@ -110,6 +110,10 @@ def run_command(
             f"(before: {progress.describe()}), without crawling or rebuilding it"
         )
         return
+    grouping = getattr(report.daily, "grouping", None)
+    if grouping is not None:  # articles that could not be read were skipped, not lost
+        for line in grouping.describe_failures():
+            typer.echo(line, err=True)
     if report.crawl_error:
         console.print(
             f"crawl failed: {report.crawl_error} (the briefing was built and sent"

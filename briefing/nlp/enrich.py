@@ -8,17 +8,18 @@ import multiprocessing
 import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 from thinc.api import use_ops
 
+from briefing.limits import NLP_CHARS, clip_title
 from briefing.nlp.entities import (
     AliasTable,
     Entity,
@@ -40,6 +41,7 @@ __all__ = [
     "Entity",
     "Quote",
     "display_name",
+    "enrich_each",
     "load_aliases",
     "load_pipeline",
 ]
@@ -52,7 +54,6 @@ UNUSED_COMPONENTS = ("lemmatizer", "attribute_ruler")  # lemmas and coarse POS g
 # The parser and NER hold about 7 MB of activations per document of a batch, and batches
 # above 16 documents parse no faster.
 PIPE_BATCH = 16
-MAX_CHARS = 100_000  # longer bodies are truncated: news articles never need more
 
 
 @dataclass(slots=True)
@@ -64,16 +65,20 @@ class Enrichment:
     quotes: list[Quote] = field(default_factory=list)
     sentences: list[str] = field(default_factory=list)
     model: str = ""
+    error: str = ""  # why this article could not be enriched; empty when it was
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {
+        data = {
             "entities": [e.to_dict() for e in self.entities],
             "key_phrases": list(self.key_phrases),
             "quotes": [q.to_dict() for q in self.quotes],
             "sentences": list(self.sentences),
             "model": self.model,
         }
+        if self.error:
+            data["error"] = self.error
+        return data
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Enrichment:
@@ -84,7 +89,14 @@ class Enrichment:
             quotes=[Quote.from_dict(q) for q in d.get("quotes", [])],
             sentences=list(d.get("sentences", [])),
             model=str(d.get("model", "")),
+            error=str(d.get("error", "")),
         )
+
+    @classmethod
+    def failed(cls, model: str, exc: BaseException) -> Enrichment:
+        """Return the record of an article whose enrichment raised exc."""
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        return cls(model=model, error=reason[:300])
 
 
 def load_pipeline(name: str | None = None) -> Language:
@@ -115,7 +127,9 @@ def _model_name(nlp: Language) -> str:
 
 def _joined(title: str, text: str) -> tuple[str, int]:
     """Join title and body into one text to parse; return it and where the body starts."""
-    title, text = title.strip(), text.strip()[:MAX_CHARS]
+    # Bounded whatever the store holds (rows from before the limits, other writers): spaCy
+    # refuses a text over its max_length, and news articles never need more.
+    title, text = clip_title(title.strip()), text.strip()[:NLP_CHARS]
     if not title or text.startswith(title):
         return text, 0  # some sources repeat the title as the first sentence
     return f"{title}\n\n{text}", len(title) + 2
@@ -223,6 +237,40 @@ class Enricher:
         ent_of = token_entities(doc, entity_at, kinds)
         quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
+
+
+class BatchEnricher(Protocol):
+    """What enrich_each needs: the Enricher, or a stand-in of a test."""
+
+    def enrich_many(self, docs: Iterable[tuple[str, str]]) -> Iterator[Enrichment]: ...
+
+
+def enrich_each(enricher: BatchEnricher, docs: list[tuple[str, str]]) -> list[Enrichment]:
+    """Enrich a batch so that one bad article fails alone, never the whole batch.
+
+    The batch runs as usual; if anything in it raises (spaCy refusing a text, a bug met by a
+    hostile page, a worker process that died), each article is enriched on its own, and one
+    that still raises comes back as Enrichment.failed with the reason.
+    """
+    try:
+        return list(enricher.enrich_many(docs))
+    except Exception as exc:
+        logger.warning("enrichment of a batch of %d failed (%s); one by one", len(docs), exc)
+        _drop_broken_workers(enricher, exc)
+    results = []
+    for doc in docs:
+        try:
+            results += list(enricher.enrich_many([doc]))
+        except Exception as exc:
+            _drop_broken_workers(enricher, exc)
+            results.append(Enrichment.failed(getattr(enricher, "model", ""), exc))
+    return results
+
+
+def _drop_broken_workers(enricher: BatchEnricher, exc: Exception) -> None:
+    """Close a worker pool that a dead worker broke; the next call starts a new one."""
+    if isinstance(exc, BrokenExecutor) and isinstance(enricher, Enricher):
+        enricher.close()
 
 
 def _title_case(title: str) -> bool:

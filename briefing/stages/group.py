@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from briefing.config import Config
-from briefing.nlp.enrich import Enricher, Enrichment
+from briefing.nlp.enrich import Enricher, Enrichment, enrich_each
 from briefing.nlp.entities import display_name, load_alias_table
 from briefing.stages.decisions import apply_to_grouping
 from briefing.store.engine import Store
@@ -28,6 +28,21 @@ log = logging.getLogger(__name__)
 ENRICH_BATCH = 256
 
 
+@dataclass(frozen=True, slots=True)
+class EnrichFailure:
+    """An article that enrichment could not read: skipped by grouping, kept in the store."""
+
+    article_id: str
+    url: str
+    error: str
+
+
+@dataclass(slots=True)
+class EnrichReport:
+    enriched: int = 0
+    failures: list[EnrichFailure] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class GroupReport:
     enriched: int = 0
@@ -35,6 +50,14 @@ class GroupReport:
     new_stories: int = 0
     developing: int = 0
     open_stories: int = 0
+    failures: list[EnrichFailure] = field(default_factory=list)
+
+    def describe_failures(self, shown: int = 5) -> list[str]:
+        """Return one line per failed article (the first few), for the operator."""
+        lines = [f"not enriched: {f.url} ({f.article_id}): {f.error}" for f in self.failures]
+        if len(lines) > shown:
+            lines = [*lines[:shown], f"… and {len(lines) - shown} more (see the log)"]
+        return lines
 
 
 def _pending_enrichment(session: Session, limit: int) -> list[Article]:
@@ -48,14 +71,19 @@ def _pending_enrichment(session: Session, limit: int) -> list[Article]:
     return list(session.scalars(query))
 
 
-def enrich_pending(store: Store, config: Config, enricher: Enricher | None = None) -> int:
-    """Enrich every article without NLP results; re-running finds nothing left to do."""
-    done = 0
+def enrich_pending(store: Store, config: Config, enricher: Enricher | None = None) -> EnrichReport:
+    """Enrich every article without NLP results; re-running finds nothing left to do.
+
+    An article that cannot be enriched fails alone: its error is stored as its NLP record
+    (so no later run trips on it again), it is marked grouped so that grouping skips it, and
+    it is reported; every other article is enriched and the run carries on.
+    """
+    report = EnrichReport()
     while True:
         with store.session() as session:
             batch = _pending_enrichment(session, ENRICH_BATCH)
         if not batch:
-            return done
+            return report
         if enricher is None:
             enricher = Enricher(
                 config.nlp.model,
@@ -63,14 +91,23 @@ def enrich_pending(store: Store, config: Config, enricher: Enricher | None = Non
                 n_process=min(config.nlp.processes, 2 if len(batch) >= 64 else 1),
                 batch_size=config.nlp.batch_size,
             )
-        results = list(enricher.enrich_many((a.title, a.text) for a in batch))
+        results = enrich_each(enricher, [(a.title, a.text) for a in batch])
         with store.session() as session:
             for article, result in zip(batch, results, strict=True):
                 session.merge(
                     ArticleNlp(article_id=article.id, model=result.model, data=result.to_dict())
                 )
-        done += len(batch)
-        log.info("enriched %d articles", done)
+                if result.error:
+                    log.warning(
+                        "article %s (%s) not enriched: %s", article.id, article.url, result.error
+                    )
+                    report.failures.append(EnrichFailure(article.id, article.url, result.error))
+                    session.execute(
+                        update(Article).where(Article.id == article.id).values(grouped_at=utcnow())
+                    )
+                else:
+                    report.enriched += 1
+        log.info("enriched %d articles", report.enriched)
 
 
 def features(article: Article, enrichment: Enrichment) -> ArticleFeatures:
@@ -226,7 +263,8 @@ def group_pending(
     """Enrich, then group the articles published before now that no story holds yet."""
     now = now or utcnow()
     params = params or GroupingParams()
-    report = GroupReport(enriched=enrich_pending(store, config, enricher))
+    enrichment = enrich_pending(store, config, enricher)
+    report = GroupReport(enriched=enrichment.enriched, failures=enrichment.failures)
     with store.session() as session:
         new_articles = _ungrouped(session, now)
         open_stories = _open_stories(session, now, params)

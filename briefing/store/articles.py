@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from briefing.limits import clip_authors, clip_body, clip_title
 from briefing.store.models import Article, ArticleNlp, ArticleUrl, Source, utcnow
 from briefing.store.wire import Copy, is_original
 
@@ -171,13 +172,13 @@ def _save_copy(session: Session, record: ArticleRecord, article_id: str) -> None
 def _row(record: ArticleRecord, article_id: str) -> dict[str, Any]:
     # NUL is stripped from every string (JSON-LD can carry \u0000): SQLite keeps it,
     # PostgreSQL refuses the row, and both must accept the same articles.
-    text = without_nul(record.text)
+    text = clip_body(without_nul(record.text))
     return {
         "id": article_id,
         "url": record.url,
         "source": without_nul(record.source),
-        "title": without_nul(record.title),
-        "authors": [without_nul(author) for author in record.authors],
+        "title": clip_title(without_nul(record.title)),
+        "authors": clip_authors(without_nul(author) for author in record.authors),
         "published_at": record.published_at,
         "fetched_at": record.fetched_at or utcnow(),
         "language": _language(record.language),
@@ -207,13 +208,16 @@ def recent_fingerprints(session: Session, days: int = 14) -> Iterator[tuple[str,
 def to_export(article: Article, nlp: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return the JSON-ready export record of an article, with what the reader sees of its NLP.
 
-    `entities` and `quotes` are null until the article is enriched (`briefing group`).
+    `entities` and `quotes` are null until the article is enriched (`briefing group`), and
+    stay null, with `nlp_error` saying why, for an article that could not be enriched.
     """
     record = {name: getattr(article, name) for name in EXPORT_FIELDS}
     published = article.published_at
     record["published_at"] = published.isoformat() if published else None
-    record["entities"] = record["quotes"] = None
-    if nlp is not None:
+    record["entities"] = record["quotes"] = record["nlp_error"] = None
+    if nlp is not None and nlp.get("error"):
+        record["nlp_error"] = nlp["error"]
+    elif nlp is not None:
         record["entities"] = [
             {"name": e["text"], "type": e["label"]} for e in nlp.get("entities", [])
         ]
@@ -283,9 +287,9 @@ def parse_import_line(line: str) -> ArticleRecord:
         id=str(article_id) if article_id is not None else None,
         url=url.strip(),
         source=str(data.get("source") or "import"),
-        title=str(data.get("title") or ""),
-        text=data["text"],
-        authors=authors,
+        title=clip_title(str(data.get("title") or "")),
+        text=clip_body(data["text"]),
+        authors=clip_authors(authors),
         published_at=published_at,
         language=data["language"] if isinstance(data.get("language"), str) else None,
     )
