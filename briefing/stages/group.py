@@ -7,18 +7,21 @@ functions of briefing.nlp.enrich and briefing.stories.tracking.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from briefing.config import Config
+from briefing.errors import LockHeld
 from briefing.nlp.enrich import Enricher, Enrichment
 from briefing.nlp.entities import display_name, load_alias_table
 from briefing.stages.decisions import apply_to_grouping
 from briefing.store.engine import Store
+from briefing.store.locking import ENRICH_LOCK, store_lock
 from briefing.store.models import Article, ArticleNlp, Story, StoryArticle, StoryLink, utcnow
 from briefing.stories.topics import Topic
 from briefing.stories.tracking import ArticleFeatures, GroupingParams, group, touched_stories
@@ -48,10 +51,39 @@ def _pending_enrichment(session: Session, limit: int) -> list[Article]:
     return list(session.scalars(query))
 
 
-def enrich_pending(store: Store, config: Config, enricher: Enricher | None = None) -> int:
-    """Enrich every article without NLP results; re-running finds nothing left to do."""
+def enrich_pending(
+    store: Store, config: Config, enricher: Enricher | None = None, *, limit: int | None = None
+) -> int:
+    """Enrich every article without NLP results; re-running finds nothing left to do.
+
+    With limit, stop once at least that many are done. The store's enrichment lock is held
+    throughout (waiting for it), so an enrichment in step with a crawl
+    (briefing.stages.enrich_along) and this one never parse the same articles at once.
+    """
+    with enrichment_lock(store):
+        return _enrich_pending(store, config, enricher, limit)
+
+
+@contextmanager
+def enrichment_lock(store: Store) -> Iterator[None]:
+    """Hold the store's enrichment lock for the block, waiting for it as long as it takes."""
+    lock = store_lock(store.url, ENRICH_LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except LockHeld:
+        log.info("waiting for another enrichment of this store to finish its batch")
+        lock.acquire(timeout=None, poll=0.2)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _enrich_pending(
+    store: Store, config: Config, enricher: Enricher | None, limit: int | None
+) -> int:
     done = 0
-    while True:
+    while limit is None or done < limit:
         with store.session() as session:
             batch = _pending_enrichment(session, ENRICH_BATCH)
         if not batch:
@@ -69,8 +101,29 @@ def enrich_pending(store: Store, config: Config, enricher: Enricher | None = Non
                 session.merge(
                     ArticleNlp(article_id=article.id, model=result.model, data=result.to_dict())
                 )
+            done -= _drop_stale(session, batch)
         done += len(batch)
         log.info("enriched %d articles", done)
+    return done
+
+
+def _drop_stale(session: Session, parsed: Sequence[Article]) -> int:
+    """Drop the results of articles whose text changed while they were parsed; return how many.
+
+    A crawl running alongside may replace a wire copy's text with its original's (and
+    delete the copy's parse) between the read and this write. Checked after the writes, in
+    their transaction: on SQLite the write lock is held by then, so nothing changes after.
+    """
+    session.flush()
+    read = {a.id: (a.title, a.text) for a in parsed}
+    now = session.execute(
+        select(Article.id, Article.title, Article.text).where(Article.id.in_(list(read)))
+    )
+    stale = [ref for ref, title, text in now if read[ref] != (title, text)]
+    if stale:
+        log.info("%d articles changed while being parsed; they stay pending", len(stale))
+        session.execute(delete(ArticleNlp).where(ArticleNlp.article_id.in_(stale)))
+    return len(stale)
 
 
 def features(article: Article, enrichment: Enrichment) -> ArticleFeatures:
