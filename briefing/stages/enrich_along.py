@@ -43,9 +43,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.3  # how often the child looks for newly stored articles
 WATCHDOG_SECONDS = 0.5  # how often the child checks that its parent is still there
 STOP_GRACE_SECONDS = 3.0
-# spaCy batches handed to each worker while the crawl runs: small, so that a few dozen new
-# articles already keep both workers busy.
-ALONG_BATCH = 16
+# After the crawl, a backlog this large is worth a second spaCy worker (loading its model
+# takes a few seconds); smaller ones are left to the worker already running.
+SPREAD_FROM = 200
 # Statuses after which the final pass runs; a crawl stopped by its time limit or a signal
 # leaves the rest to the next `briefing group` instead of making the stop wait.
 FINAL_PASS_AFTER = frozenset({"finished", "failed"})
@@ -185,7 +185,7 @@ def _kill_group(child: Any) -> None:
 def _enrich_child(config: Config, parent: int, crawl_over: Any, channel: Any) -> None:
     """Child process body: enrich newly stored articles until the crawl ends, then the rest."""
     from briefing.nlp.enrich import Enricher
-    from briefing.stages.group import enrich_pending
+    from briefing.stages.group import ENRICH_BATCH, enrich_pending
 
     # Own process group: the parent stops this process and its workers in one signal, and a
     # terminal's Ctrl-C reaches only the parent, which then stops the group once.
@@ -195,23 +195,27 @@ def _enrich_child(config: Config, parent: int, crawl_over: Any, channel: Any) ->
     enricher = None
     try:
         store = Store(config.store.url, auto_migrate=False)
+        # While the crawl runs it takes a core: one worker enriches beside it. Each chunk goes
+        # to the pool as one batch, so the pool (which starts workers only when all are
+        # busy) keeps to one; the final pass spreads a large backlog over all of them.
         enricher = Enricher(
             config.nlp.model,
             aliases=config.nlp.aliases or None,
             n_process=config.nlp.processes,
-            batch_size=min(config.nlp.batch_size, ALONG_BATCH),
+            batch_size=ENRICH_BATCH,
         )
-        # Start the workers (and load their models) while the crawl fetches its feeds.
-        warm_up = [("Warm-up", "The model loads before the first article arrives.")]
-        list(enricher.enrich_many(warm_up * enricher.n_process * enricher.batch_size))
+        # Start the worker (and load its model) while the crawl fetches its feeds.
+        list(enricher.enrich_many([("Warm-up", "The model loads before the first article.")]))
         done = 0
         while not crawl_over.is_set():
-            if _anything_pending(store):
+            if _pending(store, limit=1):
                 done += enrich_pending(store, config, enricher, limit=1)  # one chunk
             else:
                 crawl_over.wait(POLL_SECONDS)
         channel.put(("crawling", done))
         started = time.monotonic()
+        if _pending(store, limit=SPREAD_FROM) >= SPREAD_FROM:
+            enricher.batch_size = config.nlp.batch_size
         after = enrich_pending(store, config, enricher)
         channel.put(("done", after, round(time.monotonic() - started, 2)))
     except BaseException:
@@ -224,16 +228,16 @@ def _enrich_child(config: Config, parent: int, crawl_over: Any, channel: Any) ->
         channel.join_thread()
 
 
-def _anything_pending(store: Store) -> bool:
-    """Tell whether some stored article has no NLP results yet (cheaply, without the lock)."""
+def _pending(store: Store, limit: int) -> int:
+    """Count the articles without NLP results, up to limit (cheaply, without the lock)."""
     query = (
         select(Article.id)
         .outerjoin(ArticleNlp, ArticleNlp.article_id == Article.id)
         .where(ArticleNlp.article_id.is_(None))
-        .limit(1)
+        .limit(limit)
     )
     with store.session() as session:
-        return session.execute(query).first() is not None
+        return len(session.execute(query).all())
 
 
 def _die_with_workers(_signum: int, _frame: Any) -> None:
