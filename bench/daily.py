@@ -1,12 +1,20 @@
-"""A whole news day end to end: crawl → group → build → send, stage by stage.
+"""A whole news day end to end: crawl → group → build → send, in each run style side by side.
 
 Serves `../shared/eval/news_day_site.py` (about 690 real articles dated within the last 24 h:
 ECB+ texts on eight outlets' feeds, the extraction pages on a wire feed, the metadata pages in
 a sitemap) on loopback, runs the daily pipeline into a throwaway store with N subscribers on
 a real SMTP server (aiosmtpd, loopback), and prints each stage's seconds, articles per
-second, peak memory, and the grouping score of the crawled ECB+ part against day-truth.json.
+second, CPU seconds and peak memory of the whole process tree, and the grouping score of the
+crawled ECB+ part against day-truth.json, for each run style next to the other:
 
-Usage: .venv/bin/python bench/daily.py [--subscribers N] [--keep DIR]
+- batch: the stages one after another (crawl, then `briefing group` enriches and groups);
+- step: enrichment in step with the crawl (what `briefing run` and the daemon do), then group.
+
+Each style of each round starts from an empty store. On a machine busy with other work the
+figures are "loaded machine" figures: the load average is printed first.
+
+Usage: .venv/bin/python bench/daily.py [--subscribers N] [--styles batch,step] [--rounds N]
+                                       [--keep DIR]
 Prints a message and exits 0 when ../shared/eval is absent.
 """
 
@@ -15,15 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
+import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +47,7 @@ from sqlalchemy import select  # noqa: E402
 from briefing.config import Config, parse_config  # noqa: E402
 from briefing.stages.build import build_day  # noqa: E402
 from briefing.stages.crawl import crawl_and_record  # noqa: E402
+from briefing.stages.enrich_along import crawl_and_enrich  # noqa: E402
 from briefing.stages.group import group_pending  # noqa: E402
 from briefing.stages.send import send_briefing  # noqa: E402
 from briefing.store.engine import Store  # noqa: E402
@@ -61,7 +72,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def news_day(workdir: Path) -> Iterator[str]:
+def news_day(workdir: Path) -> Iterator[tuple[str, int]]:
     """Serve the news day on a free loopback port until the block ends."""
     port = free_port()
     log = workdir / "site.log"
@@ -76,7 +87,7 @@ def news_day(workdir: Path) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.1)
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         server.wait(10)
@@ -103,14 +114,6 @@ def make_config(workdir: Path, base: str, smtp_port: int, subscribers: int) -> C
     return parse_config(data, base_dir=workdir)
 
 
-def timed(label: str, laps: list[tuple[str, float]], action: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    result = action()
-    laps.append((label, time.perf_counter() - started))
-    print(f"  {label:<6} {laps[-1][1]:7.1f} s", flush=True)
-    return result
-
-
 def grouping_score(store: Store, truth_file: Path) -> dict[str, Any] | None:
     """Score the crawled ECB+ articles' stories against day-truth.json."""
     sys.path.insert(0, str(EVAL))
@@ -134,62 +137,258 @@ def grouping_score(store: Store, truth_file: Path) -> dict[str, Any] | None:
     return {**score(gold, pred), "missing": len(truth) - len(gold)} if gold else None
 
 
-def peak_mb() -> tuple[float, float]:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, children
+class ProcessTree:
+    """Sample this process and its descendants (not the site server) every interval seconds.
+
+    Keeps the peak of the summed resident memory, the largest single process, and each
+    process's last CPU time, so workers of workers (spaCy's) are counted whoever reaps them.
+    """
+
+    def __init__(self, exclude: set[int], interval: float = 0.1) -> None:
+        self.exclude = exclude
+        self.interval = interval
+        self.peak_total = 0
+        self.peak_single = 0
+        self.peaks: dict[int, int] = {}  # pid -> its own peak resident memory
+        self.cpu: dict[int, float] = {}
+        self.processes: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ProcessTree:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        children: dict[int, list[int]] = {}
+        stats: dict[int, list[str]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            stats[int(entry.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+        tree, todo = [], [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            if pid in self.exclude:
+                continue
+            tree.append(pid)
+            todo += children.get(pid, [])
+        total = 0
+        for pid in tree:
+            stat = stats.get(pid)
+            if stat is None:
+                continue
+            # /proc/PID/stat field N is stat[N - 3]: rss is 24, ppid 4, utime and stime 14, 15.
+            rss = int(stat[21]) * PAGE
+            total += rss
+            self.peak_single = max(self.peak_single, rss)
+            self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
+            self.cpu[pid] = (int(stat[11]) + int(stat[12])) / TICKS
+            self.processes.add(pid)
+        self.peak_total = max(self.peak_total, total)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu.values())
 
 
-def run(workdir: Path, subscribers: int) -> None:
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class StyleRun:
+    """The figures of one style's run over the news day."""
+
+    style: str
+    laps: dict[str, float] = field(default_factory=dict)
+    stored: int = 0
+    enriched_in_crawl: int = 0
+    enriched_while_crawling: int = 0
+    enriched_in_group: int = 0
+    stories: int = 0
+    sent: int = 0
+    accepted: int = 0
+    cpu: float = 0.0
+    peak_total_mb: float = 0.0
+    peak_single_mb: float = 0.0
+    processes: int = 0
+    largest_mb: list[float] = field(default_factory=list)  # each process's peak, largest first
+    score: dict[str, Any] | None = None
+
+    @property
+    def total(self) -> float:
+        return sum(self.laps.values())
+
+
+STAGES = ("crawl", "group", "build", "send")
+STYLES = {
+    "batch": "stages one after another (crawl, then enrich + group)",
+    "step": "enrichment in step with the crawl, then group",
+}
+
+
+def run_style(
+    style: str, workdir: Path, base: str, truth: Path, subscribers: int, exclude: set[int]
+) -> StyleRun:
+    """Crawl, group, build and send the day into a fresh store in workdir, the given way."""
     handler = Counting()
     smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    laps: list[tuple[str, float]] = []
+    config = make_config(workdir, base, smtp.port, subscribers)
+    store = Store(config.store.url)
+    day = config.briefing_day()
+    result = StyleRun(style)
+
+    def timed(label: str, action: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        value = action()
+        result.laps[label] = time.perf_counter() - started
+        print(f"  {style:<5} {label:<5} {result.laps[label]:7.1f} s", flush=True)
+        return value
+
     try:
-        with news_day(workdir) as base:
-            config = make_config(workdir, base, smtp.port, subscribers)
-            store = Store(config.store.url)
-            day = config.briefing_day()
-            print(f"stages (one after another), {subscribers} subscribers:")
-            summary = timed("crawl", laps, lambda: crawl_and_record(config))
-        grouped = timed("group", laps, lambda: group_pending(store, config))
-        built = timed("build", laps, lambda: build_day(store, config, day))
-        sent = timed("send", laps, lambda: send_briefing(store, config, day))
+        with ProcessTree(exclude) as tree:
+            if style == "step":
+                summary = timed("crawl", lambda: crawl_and_enrich(config))
+                counts = summary.enrichment
+                if counts is not None:
+                    result.enriched_in_crawl = counts.total
+                    result.enriched_while_crawling = counts.while_crawling
+                    if counts.error:
+                        print(f"  enrichment alongside the crawl stopped: {counts.error}")
+            else:
+                summary = timed("crawl", lambda: crawl_and_record(config))
+            grouped = timed("group", lambda: group_pending(store, config))
+            built = timed("build", lambda: build_day(store, config, day))
+            sent = timed("send", lambda: send_briefing(store, config, day))
     finally:
         smtp.stop()
-    stored = summary.total.get("stored", 0)
-    total = sum(seconds for _, seconds in laps)
-    own, children = peak_mb()
-    print(f"  {'total':<6} {total:7.1f} s  ({total / max(stored, 1) * 1000:.1f} s per 1,000 "
-          f"stored articles)")  # fmt: skip
-    print(f"stored {stored} articles ({stored / laps[0][1]:.1f}/s crawling), enriched "
-          f"{grouped.enriched} ({grouped.enriched / laps[1][1]:.1f}/s grouping), "
-          f"{built.stories} stories built, {len(sent.sent)} mails sent "
-          f"({handler.messages} accepted by the SMTP server)")  # fmt: skip
-    print(f"peak memory: this process {own:.0f} MB, largest child {children:.0f} MB")
-    scored = grouping_score(store, workdir / "day-truth.json")
-    if scored:
-        print(f"grouping on the crawled ECB+ part ({scored['docs']} articles, "
-              f"{scored['missing']} not stored): B-cubed F1 {scored['b3_f1']:.3f}, pairwise F1 "
-              f"{scored['pair_f1']:.3f}, stories gold {scored['gold_clusters']} / ours "
-              f"{scored['pred_clusters']}")  # fmt: skip
+    result.stored = summary.total.get("stored", 0)
+    result.enriched_in_group = grouped.enriched
+    result.stories, result.sent, result.accepted = built.stories, len(sent.sent), handler.messages
+    result.cpu = tree.cpu_seconds
+    result.peak_total_mb = tree.peak_total / 2**20
+    result.peak_single_mb = tree.peak_single / 2**20
+    result.processes = len(tree.processes)
+    result.largest_mb = sorted((peak / 2**20 for peak in tree.peaks.values()), reverse=True)
+    print(f"  {style} peak memory of the largest processes: "
+          + ", ".join(f"{mb:.0f}" for mb in result.largest_mb[:6]) + " MB")  # fmt: skip
+    result.score = grouping_score(store, truth)
+    store.close()
+    return result
+
+
+def report(runs: list[StyleRun], subscribers: int) -> None:
+    """Print one column per style (its median round), stage by stage."""
+    styles = list(dict.fromkeys(run.style for run in runs))
+    chosen = {style: middle([run for run in runs if run.style == style]) for style in styles}
+    rounds = sum(run.style == styles[0] for run in runs)
+    print(f"\nnews day, {subscribers} subscribers, the median of {rounds} round(s) per style:")
+    for style in styles:
+        print(f"  {style}: {STYLES[style]}")
+
+    def row(label: str, cell: Callable[[StyleRun], object]) -> None:
+        print(f"  {label:<36}" + "".join(f"{cell(chosen[s])!s:>12}" for s in styles))
+
+    row("", lambda r: r.style)
+    for stage in STAGES:
+        row(f"{stage} s", lambda r, stage=stage: f"{r.laps.get(stage, 0):.1f}")  # type: ignore[misc]
+    row("total s", lambda r: f"{r.total:.1f}")
+    row("s per 1,000 stored", lambda r: f"{r.total / max(r.stored, 1) * 1000:.1f}")
+    row("stored", lambda r: r.stored)
+    row("stored per s of the crawl stage", lambda r: f"{r.stored / r.laps['crawl']:.1f}")
+    row("enriched in the crawl stage", lambda r: r.enriched_in_crawl)
+    row("  of which while still crawling", lambda r: r.enriched_while_crawling)
+    row("enriched in the group stage", lambda r: r.enriched_in_group)
+    row("articles per s, crawl to grouped", crawl_to_grouped)
+    row("CPU s (whole process tree)", lambda r: f"{r.cpu:.1f}")
+    row("peak memory MB (tree, summed RSS)", lambda r: f"{r.peak_total_mb:.0f}")
+    row("largest process MB", lambda r: f"{r.peak_single_mb:.0f}")
+    row("processes", lambda r: r.processes)
+    row("stories built", lambda r: r.stories)
+    row("mails sent / accepted", lambda r: f"{r.sent}/{r.accepted}")
+    row("B-cubed F1 (crawled ECB+ part)", score_cell("b3_f1"))
+    row("pairwise F1", score_cell("pair_f1"))
+    row("stories gold / ours", stories_cell)
+    if rounds > 1:
+        for style in styles:
+            totals = ", ".join(f"{run.total:.1f}" for run in runs if run.style == style)
+            print(f"  {style} totals, every round: {totals}")
+
+
+def middle(runs: list[StyleRun]) -> StyleRun:
+    """Return the round with the median total (the lower of the two middle ones)."""
+    ordered = sorted(runs, key=lambda run: run.total)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def score_cell(key: str) -> Callable[[StyleRun], str]:
+    return lambda run: f"{run.score[key]:.3f}" if run.score else "-"
+
+
+def stories_cell(run: StyleRun) -> str:
+    return f"{run.score['gold_clusters']}/{run.score['pred_clusters']}" if run.score else "-"
+
+
+def crawl_to_grouped(run: StyleRun) -> str:
+    return f"{run.stored / (run.laps['crawl'] + run.laps['group']):.1f}"
+
+
+def run(workdir: Path, subscribers: int, styles: list[str], rounds: int) -> None:
+    runs = []
+    with news_day(workdir) as (base, server):
+        exclude = {server}
+        for number in range(1, rounds + 1):
+            for style in styles:
+                print(f"round {number}, {style}: {STYLES[style]}", flush=True)
+                folder = workdir / f"{style}-{number}"
+                folder.mkdir()
+                runs.append(
+                    run_style(style, folder, base, workdir / "day-truth.json", subscribers, exclude)
+                )
+    report(runs, subscribers)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=50)
+    parser.add_argument("--styles", default="batch,step",
+                        help="comma-separated, run in this order each round: "
+                             + "; ".join(f"{k}: {v}" for k, v in STYLES.items()))  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of every style")
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep it")
     args = parser.parse_args()
+    styles = [s.strip() for s in args.styles.split(",") if s.strip()]
+    unknown = [s for s in styles if s not in STYLES]
+    if unknown or not styles or args.rounds < 1:
+        parser.error(f"--styles takes {', '.join(STYLES)}; --rounds at least 1")
     if not (EVAL / "news_day_site.py").is_file():
         print(f"bench/daily.py: {EVAL} is absent; nothing to measure (it needs ../shared/eval).")
         return
     logging.basicConfig(level=logging.ERROR)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} CPUs")  # fmt: skip
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        run(args.keep, args.subscribers)
+        run(args.keep, args.subscribers, styles, args.rounds)
         return
     with tempfile.TemporaryDirectory(prefix="bench-daily-") as folder:
-        run(Path(folder), args.subscribers)
+        run(Path(folder), args.subscribers, styles, args.rounds)
 
 
 if __name__ == "__main__":

@@ -175,6 +175,9 @@ class NlpConfig(_Section):
     aliases: dict[str, str] = {}
     batch_size: int = Field(64, ge=1, le=10_000)
     processes: int = Field(2, ge=1, le=64)
+    # The daily run and the daemon's crawls enrich articles while the crawl is still
+    # fetching (briefing.stages.enrich_along); false: only `briefing group` enriches.
+    enrich_with_crawl: bool = True
 
 
 class TopicConfig(_Section):

@@ -15,7 +15,7 @@ import queue
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from briefing.config import Config, ConfigError
@@ -28,6 +28,20 @@ STOP_GRACE_SECONDS = 30.0  # an interrupted worker finishes its downloads, then 
 
 
 @dataclass(slots=True)
+class EnrichmentCounts:
+    """What the enrichment alongside a crawl did: during it, then after it ended."""
+
+    while_crawling: int = 0
+    after_crawl: int = 0
+    seconds_after: float = 0.0  # from the crawl's end until every stored article was enriched
+    error: str = ""  # why it stopped early; what it left, the next `briefing group` enriches
+
+    @property
+    def total(self) -> int:
+        return self.while_crawling + self.after_crawl
+
+
+@dataclass(slots=True)
 class CrawlSummary:
     """Totals of one crawl, overall and per source."""
 
@@ -37,6 +51,8 @@ class CrawlSummary:
     workers: int = 1
     lost_workers: int = 0  # worker processes that died; the others finished their work
     per_worker: dict[int, int] = field(default_factory=dict)  # pages fetched by each worker
+    # Enrichment in step with the crawl (briefing.stages.enrich_along); None when not used.
+    enrichment: EnrichmentCounts | None = None
 
     @property
     def total(self) -> dict[str, int]:
@@ -70,6 +86,7 @@ class CrawlSummary:
             "workers": self.workers,
             "lost_workers": self.lost_workers,
             "per_worker": {str(index): count for index, count in self.per_worker.items()},
+            **({"enrichment": asdict(self.enrichment)} if self.enrichment else {}),
         }
 
 

@@ -153,8 +153,10 @@ class Enricher:
         batch_size: int = 64,
         aliases_path: Path | None = None,
     ) -> None:
-        self.nlp = load_pipeline(model)
-        self.model = _model_name(self.nlp)
+        # Loaded on first use: with n_process > 1 the workers parse, and a copy here would
+        # cost about 200 MB for nothing.
+        self._nlp: Language | None = None
+        self._model = ""
         self.model_request = model
         table: AliasTable = load_alias_table(aliases_path)
         # Aliases given here (from configuration) extend the table; they do not replace it.
@@ -166,6 +168,21 @@ class Enricher:
         self.n_process = max(1, n_process)
         self.batch_size = max(1, batch_size)
         self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def nlp(self) -> Language:
+        """The spaCy pipeline of this process, loaded on first use."""
+        if self._nlp is None:
+            self._nlp = load_pipeline(self.model_request)
+            self._model = _model_name(self._nlp)
+        return self._nlp
+
+    @property
+    def model(self) -> str:
+        """The pipeline's package name and version, e.g. en_core_web_sm-3.8.0 (loads it)."""
+        if self._nlp is None:
+            self.nlp  # noqa: B018 - loading sets the name
+        return self._model
 
     def __enter__(self) -> Enricher:
         return self
@@ -305,6 +322,7 @@ def _worker_init(
     global _WORKER
     _WORKER = Enricher(model, batch_size=batch_size)
     _WORKER.aliases, _WORKER.labels = aliases, labels
+    _WORKER.nlp  # noqa: B018 - load now: the first batch should not wait for it
 
 
 def _worker_enrich(batch: list[tuple[str, str]]) -> list[dict[str, Any]]:

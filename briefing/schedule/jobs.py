@@ -1,7 +1,7 @@
 """Crawl and send on time: APScheduler 3 jobs declared from config, kept in the store's database.
 
 The job store refers to one function, `run_job`, by name; it loads the config afresh and
-calls the job's target, itself named by a "module:function" string (crawl_and_record and
+calls the job's target, itself named by a "module:function" string (crawl_and_enrich and
 run_daily by default), so a target can change without touching stored jobs.
 """
 
@@ -53,7 +53,8 @@ WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron numbering: 
 class JobTargets:
     """What the jobs call, as "module:function" names; see check_result for failure."""
 
-    crawl: str = "briefing.stages.crawl:crawl_and_record"
+    # Enriches in step with the crawl unless [nlp] enrich_with_crawl = false.
+    crawl: str = "briefing.stages.enrich_along:crawl_and_enrich"
     daily: str = "briefing.stages.daily:run_daily"
     draft: str = "briefing.stages.review:make_draft"  # with [review] enabled
 

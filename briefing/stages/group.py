@@ -7,18 +7,21 @@ functions of briefing.nlp.enrich and briefing.stories.tracking.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from briefing.config import Config
+from briefing.errors import LockHeld
 from briefing.nlp.enrich import Enricher, Enrichment, enrich_each
 from briefing.nlp.entities import display_name, load_alias_table
 from briefing.stages.decisions import apply_to_grouping
 from briefing.store.engine import Store
+from briefing.store.locking import ENRICH_LOCK, store_lock
 from briefing.store.models import Article, ArticleNlp, Story, StoryArticle, StoryLink, utcnow
 from briefing.stories.topics import Topic
 from briefing.stories.tracking import ArticleFeatures, GroupingParams, group, touched_stories
@@ -54,10 +57,15 @@ class GroupReport:
 
     def describe_failures(self, shown: int = 5) -> list[str]:
         """Return one line per failed article (the first few), for the operator."""
-        lines = [f"not enriched: {f.url} ({f.article_id}): {f.error}" for f in self.failures]
-        if len(lines) > shown:
-            lines = [*lines[:shown], f"… and {len(lines) - shown} more (see the log)"]
-        return lines
+        return failure_lines(self.failures, shown)
+
+
+def failure_lines(failures: Sequence[EnrichFailure], shown: int = 5) -> list[str]:
+    """Return one line per article that could not be enriched, the first shown of them."""
+    lines = [f"not enriched: {f.url} ({f.article_id}): {f.error}" for f in failures]
+    if len(lines) > shown:
+        lines = [*lines[:shown], f"… and {len(lines) - shown} more (see the log)"]
+    return lines
 
 
 def _pending_enrichment(session: Session, limit: int) -> list[Article]:
@@ -71,15 +79,43 @@ def _pending_enrichment(session: Session, limit: int) -> list[Article]:
     return list(session.scalars(query))
 
 
-def enrich_pending(store: Store, config: Config, enricher: Enricher | None = None) -> EnrichReport:
+def enrich_pending(
+    store: Store, config: Config, enricher: Enricher | None = None, *, limit: int | None = None
+) -> EnrichReport:
     """Enrich every article without NLP results; re-running finds nothing left to do.
+
+    With limit, stop once at least that many are done. The store's enrichment lock is held
+    throughout (waiting for it), so an enrichment in step with a crawl
+    (briefing.stages.enrich_along) and this one never parse the same articles at once.
 
     An article that cannot be enriched fails alone: its error is stored as its NLP record
     (so no later run trips on it again), it is marked grouped so that grouping skips it, and
     it is reported; every other article is enriched and the run carries on.
     """
+    with enrichment_lock(store):
+        return _enrich_pending(store, config, enricher, limit)
+
+
+@contextmanager
+def enrichment_lock(store: Store) -> Iterator[None]:
+    """Hold the store's enrichment lock for the block, waiting for it as long as it takes."""
+    lock = store_lock(store.url, ENRICH_LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except LockHeld:
+        log.info("waiting for another enrichment of this store to finish its batch")
+        lock.acquire(timeout=None, poll=0.2)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _enrich_pending(
+    store: Store, config: Config, enricher: Enricher | None, limit: int | None
+) -> EnrichReport:
     report = EnrichReport()
-    while True:
+    while limit is None or report.enriched + len(report.failures) < limit:
         with store.session() as session:
             batch = _pending_enrichment(session, ENRICH_BATCH)
         if not batch:
@@ -107,7 +143,28 @@ def enrich_pending(store: Store, config: Config, enricher: Enricher | None = Non
                     )
                 else:
                     report.enriched += 1
+            report.enriched -= _drop_stale(session, batch)
         log.info("enriched %d articles", report.enriched)
+    return report
+
+
+def _drop_stale(session: Session, parsed: Sequence[Article]) -> int:
+    """Drop the results of articles whose text changed while they were parsed; return how many.
+
+    A crawl running alongside may replace a wire copy's text with its original's (and
+    delete the copy's parse) between the read and this write. Checked after the writes, in
+    their transaction: on SQLite the write lock is held by then, so nothing changes after.
+    """
+    session.flush()
+    read = {a.id: (a.title, a.text) for a in parsed}
+    now = session.execute(
+        select(Article.id, Article.title, Article.text).where(Article.id.in_(list(read)))
+    )
+    stale = [ref for ref, title, text in now if read[ref] != (title, text)]
+    if stale:
+        log.info("%d articles changed while being parsed; they stay pending", len(stale))
+        session.execute(delete(ArticleNlp).where(ArticleNlp.article_id.in_(stale)))
+    return len(stale)
 
 
 def features(article: Article, enrichment: Enrichment) -> ArticleFeatures:

@@ -1,4 +1,5 @@
-"""Locks on a store: one scheduler daemon per store, one run (crawl → send) at a time.
+"""Locks on a store: one scheduler daemon per store, one run (crawl → send) at a time, one
+enrichment at a time (so two never parse the same articles at once).
 
 SQLite stores lock a file next to the database (fcntl.flock: released by the kernel when the
 holder dies). PostgreSQL stores take a session advisory lock on a dedicated connection, so
@@ -27,9 +28,11 @@ from briefing.store.engine import StoreError
 log = logging.getLogger(__name__)
 SCHEDULE_LOCK = "schedule"
 RUN_LOCK = "run"
+ENRICH_LOCK = "enrich"
 PURPOSE = {
     SCHEDULE_LOCK: "a `briefing schedule` daemon",
     RUN_LOCK: "a run (`briefing run` or the daemon's daily job)",
+    ENRICH_LOCK: "an enrichment (`briefing group`, or one in step with a crawl)",
 }
 
 
