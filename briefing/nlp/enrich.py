@@ -28,6 +28,7 @@ from briefing.nlp.entities import (
     load_aliases,
     resolve_entities,
 )
+from briefing.nlp.languages import ENGLISH, is_english, language_code, load_language_pipeline
 from briefing.nlp.mentions import clean_mentions
 from briefing.nlp.phrases import credit_ranges, key_phrases, sentence_spans
 from briefing.nlp.quotes import Quote, extract_quotes, find_quote_spans
@@ -138,8 +139,13 @@ class Enricher:
         n_process: int = 1,
         batch_size: int = 64,
         aliases_path: Path | None = None,
+        language: str = ENGLISH,
     ) -> None:
-        self.nlp = load_pipeline(model)
+        # English articles get the English model; every other language its own pipeline
+        # (briefing.nlp.languages), so no article carries another language's entities.
+        self.language = language_code(language)
+        english = is_english(self.language)
+        self.nlp = load_pipeline(model) if english else load_language_pipeline(self.language)
         self.model = _model_name(self.nlp)
         self.model_request = model
         table: AliasTable = load_alias_table(aliases_path)
@@ -199,7 +205,13 @@ class Enricher:
                 self.n_process,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init,
-                initargs=(self.model_request, self.aliases, self.labels, self.batch_size),
+                initargs=(
+                    self.model_request,
+                    self.aliases,
+                    self.labels,
+                    self.batch_size,
+                    self.language,
+                ),
             )
             weakref.finalize(self, self._pool.shutdown, cancel_futures=True)
         return self._pool
@@ -220,8 +232,10 @@ class Enricher:
         spans = sentence_spans(doc, text, lead, quote_spans)
         sentences = [" ".join(text[a:b].split()) for a, b in spans]
         kinds = {e.text: e.label for e in entities}
-        ent_of = token_entities(doc, entity_at, kinds)
-        quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
+        quotes: list[Quote] = []
+        if doc.has_annotation("DEP"):  # attribution reads the parse; blank pipelines have none
+            ent_of = token_entities(doc, entity_at, kinds)
+            quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
 
 
@@ -251,11 +265,15 @@ _WORKER: Enricher | None = None
 
 
 def _worker_init(
-    model: str | None, aliases: dict[str, str], labels: dict[str, str], batch_size: int
+    model: str | None,
+    aliases: dict[str, str],
+    labels: dict[str, str],
+    batch_size: int,
+    language: str = ENGLISH,
 ) -> None:
     """Load the pipeline once in a worker process, with the parent's tables."""
     global _WORKER
-    _WORKER = Enricher(model, batch_size=batch_size)
+    _WORKER = Enricher(model, batch_size=batch_size, language=language)
     _WORKER.aliases, _WORKER.labels = aliases, labels
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from briefing.config import Config
 from briefing.nlp.enrich import Enricher, Enrichment
 from briefing.nlp.entities import display_name, load_alias_table
+from briefing.nlp.languages import is_english, language_code
 from briefing.stages.decisions import apply_to_grouping
 from briefing.store.engine import Store
 from briefing.store.models import Article, ArticleNlp, Story, StoryArticle, StoryLink, utcnow
@@ -51,6 +52,7 @@ def _pending_enrichment(session: Session, limit: int) -> list[Article]:
 def enrich_pending(store: Store, config: Config, enricher: Enricher | None = None) -> int:
     """Enrich every article without NLP results; re-running finds nothing left to do."""
     done = 0
+    others: dict[str, Enricher] = {}  # a pipeline per non-English language, loaded when met
     while True:
         with store.session() as session:
             batch = _pending_enrichment(session, ENRICH_BATCH)
@@ -63,7 +65,7 @@ def enrich_pending(store: Store, config: Config, enricher: Enricher | None = Non
                 n_process=min(config.nlp.processes, 2 if len(batch) >= 64 else 1),
                 batch_size=config.nlp.batch_size,
             )
-        results = list(enricher.enrich_many((a.title, a.text) for a in batch))
+        results = _enrich_by_language(batch, enricher, others, config)
         with store.session() as session:
             for article, result in zip(batch, results, strict=True):
                 session.merge(
@@ -71,6 +73,33 @@ def enrich_pending(store: Store, config: Config, enricher: Enricher | None = Non
                 )
         done += len(batch)
         log.info("enriched %d articles", done)
+
+
+def _enrich_by_language(
+    batch: Sequence[Article], english: Enricher, others: dict[str, Enricher], config: Config
+) -> list[Enrichment]:
+    """Enrich each language's articles with its own pipeline; return results in batch order.
+
+    English articles go through the English enricher in one run, exactly as before.
+    """
+    by_language: dict[str, list[int]] = {}
+    for index, article in enumerate(batch):
+        by_language.setdefault(language_code(article.language), []).append(index)
+    results: list[Enrichment | None] = [None] * len(batch)
+    for language, indexes in by_language.items():
+        enricher = english if is_english(language) else others.get(language)
+        if enricher is None:
+            enricher = others[language] = Enricher(
+                aliases=config.nlp.aliases or None,
+                batch_size=config.nlp.batch_size,
+                language=language,
+            )
+        chosen = [batch[i] for i in indexes]
+        for index, result in zip(
+            indexes, enricher.enrich_many((a.title, a.text) for a in chosen), strict=True
+        ):
+            results[index] = result
+    return [result for result in results if result is not None]
 
 
 def features(article: Article, enrichment: Enrichment) -> ArticleFeatures:
@@ -83,6 +112,7 @@ def features(article: Article, enrichment: Enrichment) -> ArticleFeatures:
         published_at=article.published_at,
         entities=tuple((e.text, e.label, e.count) for e in enrichment.entities),
         key_phrases=tuple(enrichment.key_phrases),
+        language=language_code(article.language),
     )
 
 

@@ -139,6 +139,7 @@ class StoryBuilder:
             "entities": merged_entity_stats({}, entity_stats(articles), PROFILE_NAMES),
             "phrases": merged_phrase_stats({}, phrase_stats(articles), PROFILE_NAMES),
             "topic_hits": topic_hits(articles, self.topics),
+            "language": articles[0].language,  # grouping never mixes languages
         }
 
 
