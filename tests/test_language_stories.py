@@ -6,21 +6,42 @@ and English, enriched by the real pipelines and grouped through the store.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from html import escape
 from pathlib import Path
+from typing import Any
 
 import pytest
+from support.config import SENDER, make_config, write_config
 from support.languages import ARTICLES, DAY_START, expected_stories, records
+from support.web import Client
+from typer.testing import CliRunner
 
-from briefing.config import parse_config
+from briefing.briefs.compose import Briefing, StoryBrief
+from briefing.cli import app
+from briefing.config import Config, parse_config
+from briefing.errors import ConfigError
+from briefing.mail.message import Recipient, build_message
+from briefing.nlp.language_codes import language_name
 from briefing.nlp.languages import language_code, load_language_pipeline
+from briefing.output.render import render_html
+from briefing.stages.build import compose_day
 from briefing.stages.group import group_pending
+from briefing.stages.story_export import export_stories
+from briefing.stages.subscribers import active_recipients, add_subscriber
+from briefing.stages.tokens import link_signer
 from briefing.store.articles import save_article
 from briefing.store.engine import Store
-from briefing.store.models import ArticleNlp, Story, StoryArticle
+from briefing.store.models import ArticleNlp, Story, StoryArticle, StoryLink, Subscriber
 from briefing.stories.clustering import ArticleFeatures, article_counts
+from briefing.stories.crosslingual import cross_language_links, latin_names
 from briefing.stories.tracking import GroupingParams, group
+from briefing.web.app import create_app
+from briefing.web.pages import Site
+from briefing.web.subscribe import Subscriptions
 
 LANGUAGE_OF = {a.key: a.language for a in ARTICLES}
 NOW = DAY_START + timedelta(hours=12)
@@ -177,3 +198,172 @@ def test_a_rerun_after_a_mixed_day_changes_nothing(tmp_path: Path, grouped_day: 
         grouped_day, parse_config({"sources": []}, base_dir=tmp_path), now=NOW + timedelta(hours=1)
     )
     assert (report.enriched, report.grouped) == (0, 0)
+
+
+def _day_config(folder: Path, **sections: Any) -> Config:
+    """A config whose briefing day (UTC, sent at 18:00) holds the whole mixed day."""
+    return make_config(
+        folder, timezone="UTC", schedule={"daily": "18:00"}, mail={"sender": SENDER}, **sections
+    )
+
+
+def _compose(store: Store, config: Config) -> Briefing:
+    briefing, _ids = compose_day(
+        store, config, DAY_START.date(), now=DAY_START + timedelta(hours=19)
+    )
+    return briefing
+
+
+def _stories(briefing: Briefing) -> list[StoryBrief]:
+    return [*briefing.stories, *briefing.also_noted]
+
+
+def _mail_text(briefing: Briefing, recipient: Recipient) -> tuple[str, str]:
+    message = build_message(
+        briefing,
+        recipient,
+        sender=Address("Briefing", addr_spec="briefing@example.org"),
+        message_id="<test@example.org>",
+        now=DAY_START + timedelta(hours=19),
+    )
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    return text, html
+
+
+def test_every_story_shows_its_language_in_html_mail_and_export(tmp_path: Path, grouped_day: Store):
+    briefing = _compose(grouped_day, _day_config(tmp_path))
+    stories = _stories(briefing)
+    assert {s.language for s in stories} == {"ja", "zh", "ko", "fr", "de", "en"}
+    html = render_html(briefing)
+    shown = re.findall(r'<span class="language">([^<]+)</span>', html)
+    assert len(shown) == len(briefing.stories)
+    assert {"Japanese", "Chinese", "Korean", "French", "German", "English"} <= set(shown)
+    text, mail_html = _mail_text(briefing, Recipient("reader@example.org"))
+    for story in stories:
+        name = language_name(story.language)
+        assert f"{name} · " in text and f"{name} · " in mail_html
+    headlines = {s.language: s.headline for s in stories}
+    titles = {" ".join(a.title.split()) for a in ARTICLES if a.language == "ja"}
+    assert headlines["ja"] in titles  # a real title, its ideographic space made plain
+    with grouped_day.session() as session:
+        exported = export_stories(session)
+    assert {row["language"] for row in exported} == {"ja", "zh", "ko", "fr", "de", "en"}
+
+
+def test_a_story_in_another_language_is_related_to_the_english_one(
+    tmp_path: Path, grouped_day: Store
+):
+    with grouped_day.session() as session:
+        links = {(link.story_id, link.related_id) for link in session.query(StoryLink)}
+        languages = {story.id: story.profile["language"] for story in session.query(Story)}
+    assert links and all(languages[a] != languages[b] for a, b in links)
+    assert {frozenset((languages[a], languages[b])) for a, b in links} == {frozenset({"ko", "en"})}
+    briefing = _compose(grouped_day, _day_config(tmp_path))
+    english = next(s for s in _stories(briefing) if s.language == "en")
+    korean = next(s for s in _stories(briefing) if s.id in {a for a, _ in links} - {english.id})
+    assert [(r.id, r.language) for r in english.related] == [(korean.id, "ko")]
+    assert [(r.id, r.language) for r in korean.related] == [(english.id, "en")]
+    assert not english.see_also and not korean.see_also  # "Related", not "See also"
+    html = render_html(briefing)
+    assert f'href="#{korean.anchor}" lang="ko">' in html and "(Korean)</p>" in html
+    text, _html = _mail_text(briefing, Recipient("reader@example.org"))
+    assert "Related: " in text and "(Korean)" in text
+
+
+def test_cross_language_links_need_two_shared_latin_names():
+    english = (
+        "en-1",
+        "en",
+        {"entities": {"Vladimir Putin": ["PERSON", 2, 3, 1], "NATO": ["ORG", 2, 2, 0]}},
+    )
+    russian = ("ru-1", "ru", {"names": ["NATO", "Putin"]})  # surname matches the full name
+    japanese = ("ja-1", "ja", {"names": ["NATO"]})  # one shared name: not enough
+    assert cross_language_links([english, russian, japanese]) == [("ru-1", "en-1")]
+
+
+def test_latin_names_are_read_from_cjk_text_and_acronyms_from_latin_text():
+    korean = _features("k-1", "Samsung, NATO와 계약", "삼성전자(Samsung)는 NATO와 손잡았다.", "ko")
+    german = _features("d-1", "Die NATO tagt", "Der Gipfel der NATO in Berlin beginnt heute.", "de")
+    assert latin_names([korean]) == ["NATO", "Samsung"]
+    assert latin_names([german]) == ["NATO"]  # German nouns are capitalised: not names
+
+
+def test_config_languages_choose_the_briefings_stories(tmp_path: Path, grouped_day: Store):
+    config = _day_config(tmp_path, briefing={"languages": ["en", "ko", "ja"]})
+    assert {s.language for s in _stories(_compose(grouped_day, config))} == {"en", "ko", "ja"}
+    everything = _compose(grouped_day, _day_config(tmp_path))
+    assert len(_stories(everything)) == len(expected_stories())
+
+
+def test_a_bad_language_code_is_a_config_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match="languages"):
+        _day_config(tmp_path, briefing={"languages": ["korean!"]})
+
+
+def test_a_subscribers_mail_carries_only_their_languages(tmp_path: Path, grouped_day: Store):
+    config = _day_config(tmp_path)
+    briefing = _compose(grouped_day, config)
+    recipient, _created = add_subscriber(
+        grouped_day, config, "ko-desk@example.org", languages=["ko", "JA"]
+    )
+    assert recipient.languages == ("ko", "ja")
+    found = {r.email: r for r in active_recipients(grouped_day, config)[0]}
+    assert found["ko-desk@example.org"].languages == ("ko", "ja")
+    text, html = _mail_text(briefing, found["ko-desk@example.org"])
+    for story in _stories(briefing):
+        wanted = story.language in ("ko", "ja")
+        assert (story.headline in text) is wanted, story.headline
+        assert (escape(story.headline, quote=False) in html) is wanted, story.headline
+    everyone, _html = _mail_text(briefing, Recipient("all@example.org"))
+    assert all(story.headline in everyone for story in _stories(briefing))
+
+
+def test_subscribers_add_takes_repeated_languages(tmp_path: Path):
+    config_file = write_config(tmp_path, mail={"sender": SENDER})
+    result = CliRunner().invoke(
+        app,
+        [
+            "subscribers",
+            "add",
+            "desk@example.org",
+            "--language",
+            "ko",
+            "--language",
+            "ja",
+            "-c",
+            str(config_file),
+        ],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 0, result.output
+    listed = CliRunner().invoke(
+        app, ["subscribers", "list", "-c", str(config_file)], env={"COLUMNS": "300"}
+    )
+    assert "ko, ja" in listed.output
+    bad = CliRunner().invoke(
+        app, ["subscribers", "add", "x@example.org", "--language", "??", "-c", str(config_file)]
+    )
+    assert bad.exit_code == 1 and "--language" in bad.output
+
+
+def test_the_manage_page_lets_a_subscriber_choose_languages(tmp_path: Path, grouped_day: Store):
+    config = _day_config(tmp_path, web={"base_url": "https://briefing.example.org/"})
+    add_subscriber(grouped_day, config, "reader@example.org")
+    with grouped_day.session() as session:
+        row = session.query(Subscriber).filter_by(email="reader@example.org").one()
+        token = link_signer(grouped_day, config).subscriber_token("manage", row.id, row.epoch)
+    site = Site(config.archive.dir, grouped_day, config.briefing.title, config.tz)
+    client = Client(create_app(site, subscriptions=Subscriptions(site, config)))
+    page = client.get(f"/manage/{token}")
+    assert page.status_code == 200
+    assert 'name="language" value="ko"' in page.text and "Korean" in page.text
+    form = {"languages_shown": "1", "language": ["ko", "zh"]}
+    saved = client.request("POST", f"/manage/{token}", data=form)
+    assert saved.status_code == 200 and "Saved" in saved.text
+    found = {r.email: r for r in active_recipients(grouped_day, config)[0]}
+    assert found["reader@example.org"].languages == ("ko", "zh")
+    # A form without the language choice leaves the languages as they were.
+    client.request("POST", f"/manage/{token}", data={"pdf": "yes"})
+    found = {r.email: r for r in active_recipients(grouped_day, config)[0]}
+    assert found["reader@example.org"].languages == ("ko", "zh")

@@ -31,7 +31,7 @@ _LATIN_NAME = re.compile(
 )
 # In languages written in Latin script without NER (German, Spanish…), capitalised words are
 # also sentence starts and (German) every noun: only acronyms count as names there.
-_ACRONYM = re.compile(r"(?<![\w'’-])[A-Z]{2,}(?![\w'’-])")
+_ACRONYM = re.compile(r"(?<![A-Za-z0-9'’-])[A-Z]{2,}(?![A-Za-z0-9'’-])")
 NAMES_KEPT = 20  # names remembered per story profile
 
 
@@ -121,6 +121,9 @@ def _is_latin(name: str) -> bool:
 
 
 def _written_in_latin(text: str) -> bool:
-    """Tell whether most letters of a text (its first 2,000 characters) are Latin."""
+    """Tell whether a text is written in Latin script: under a fifth of its letters are not.
+
+    (Korean or Japanese reports quote many Latin names; a French one has no Hangul at all.)
+    """
     letters = [c for c in text[:2000] if c.isalpha()]
-    return sum(map(_latin_letter, letters)) * 2 >= len(letters)
+    return sum(not _latin_letter(c) for c in letters) * 5 < len(letters)
