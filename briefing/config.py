@@ -25,6 +25,7 @@ DEFAULT_USER_AGENT = (
     "BriefingBot/0.1 (+https://github.com/news-briefing/news-briefing; daily news briefing)"
 )
 SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # always fullmatch: `$` passes "x\n"
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")  # "ko", "zh-CN", "pt_BR"
 # The drivers installed with the package: SQLite, and PostgreSQL through psycopg 3.
 STORE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 STORE_URL_FORMS = "use sqlite:///… or postgresql+psycopg://…"
@@ -186,12 +187,28 @@ class TopicConfig(_Section):
     keywords: list[str] = []
 
 
+def language_codes(values: list[str]) -> list[str]:
+    """Check ISO 639-1/-3 codes ("ko", "ZH-cn"), returning their base codes, each once."""
+    codes = []
+    for value in values:
+        if not LANGUAGE_TAG.fullmatch(value.strip()):
+            raise ValueError(f'{value!r} is not a language code such as "en", "ko" or "ja"')
+        codes.append(value.strip().lower().replace("_", "-").split("-")[0])
+    return list(dict.fromkeys(codes))
+
+
 class BriefingSettings(_Section):
     title: str = "Morning Briefing"
     window_hours: int = Field(24, ge=1, le=24 * 31)
     max_stories: int = Field(30, ge=1, le=500)
     # Longer than this, the PDF is given up and the mail goes out without it, on time.
     pdf_time_limit_seconds: float = Field(120, gt=0, le=3600)
+    languages: list[str] = Field([], max_length=200)  # stories in these languages only; []: all
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, values: list[str]) -> list[str]:
+        return language_codes(values)
 
 
 class ScheduleConfig(_Section):
@@ -329,6 +346,12 @@ class SubscriberConfig(_Section):
     name: str = ""
     topics: list[str] = []
     attach_pdf: bool | None = None
+    languages: list[str] = Field([], max_length=200)  # their mail's languages; []: all
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, values: list[str]) -> list[str]:
+        return language_codes(values)
 
 
 class Config(_Section):

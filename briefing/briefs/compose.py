@@ -120,6 +120,7 @@ class SeeAlso(_Serialisable):
     id: str
     label: str
     anchor: str | None
+    language: str = ""  # set for a story in another language (a "Related" link)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,8 @@ class StoryBrief(_Serialisable):
     latest_at: datetime | None
     see_also: tuple[SeeAlso, ...] = ()
     headline: str = ""  # the story's headline; label is then its short entity kicker
+    language: str = "en"  # ISO 639-1 code of the story's articles
+    related: tuple[SeeAlso, ...] = ()  # the same news in other languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +233,9 @@ class StoryInput:
     entities: tuple[str, ...]
     articles: tuple[SourceArticle, ...]
     related: tuple[tuple[str, str], ...] = ()  # (story id, label) of sibling stories
+    language: str = "en"  # ISO 639-1 code of the story's articles
+    # (story id, label, language) of the stories in other languages naming the same things
+    crosslingual: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +370,11 @@ def _brief(
             for story_id, label in item.story.related
         ),
         headline=choose_headline(oldest_first) or item.story.label.strip(),
+        language=item.story.language,
+        related=tuple(
+            SeeAlso(story_id, label, (anchors or {}).get(story_id), language)
+            for story_id, label, language in item.story.crosslingual
+        ),
     )
 
 

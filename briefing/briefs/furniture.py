@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 # A sentence of reporting ends with a stop (perhaps inside a quote or bracket).
-_ENDS_PROPERLY = re.compile(r"[.!?][\"'”’)\]]*$")
+# Also the full stops of Chinese and Japanese (。！？), before their closing brackets 」』.
+_ENDS_PROPERLY = re.compile(r"[.!?。！？][\"'”’)\]」』）]*$")
 # Captions: "Go fetch: This dog…", "Pictured: …", or a scene dated like a photo.
 _CAPTION_LABEL = re.compile(r"^[A-Z][\w'’-]*(?:\s[\w'’-]+){0,3}:\s+[A-Z“\"‘']")
 _CAPTION_DATE = re.compile(
@@ -42,7 +43,9 @@ def quoted_share(sentence: str) -> float:
 def is_furniture(sentence: str) -> bool:
     """Tell whether a sentence is a caption, byline, widget text or a cut-off fragment."""
     text = sentence.strip()
-    if not text or (not text[0].isupper() and text[0] not in "\"“‘'("):
+    first = text[:1]
+    unicased = first.isalpha() and first.lower() == first.upper()  # CJK, Hangul, Arabic…
+    if not text or not (first.isupper() or unicased or first in "\"“‘'(「『"):
         return True  # a lower-case start is the tail of something cut off
     if not _ENDS_PROPERLY.search(text):
         return True

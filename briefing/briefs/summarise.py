@@ -44,6 +44,7 @@ _DANGLING_START = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # kana, kanji
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +66,11 @@ class PickedQuote:
 
 
 def word_count(text: str) -> int:
-    """Count the words in a text."""
-    return len(_WORD.findall(text))
+    """Count the words in a text; Chinese and Japanese, unspaced, at two characters a word."""
+    ideographs = len(_UNSPACED.findall(text))
+    if not ideographs:
+        return len(_WORD.findall(text))
+    return len(_WORD.findall(_UNSPACED.sub(" ", text))) + (ideographs + 1) // 2
 
 
 def _key(text: str) -> str:

@@ -132,13 +132,21 @@ def add_command(
         bool | None,
         typer.Option("--pdf/--no-pdf", help="Attach the PDF (default: as [mail] attach_pdf)."),
     ] = None,
+    language: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--language",
+            metavar="CODE",
+            help="Only stories in this language, e.g. ko (repeatable).",
+        ),
+    ] = None,
 ) -> None:
-    """Subscribe an address (again: update its name, topics and PDF choice)."""
+    """Subscribe an address (again: update its name, topics, languages and PDF choice)."""
     from briefing.stages.subscribers import add_subscriber
 
     cfg, store = _open()
     recipient, created = add_subscriber(
-        store, cfg, email, name=name, topics=topic or [], attach_pdf=pdf
+        store, cfg, email, name=name, topics=topic or [], attach_pdf=pdf, languages=language or []
     )
     typer.echo(f"{'subscribed' if created else 'updated'} {recipient.email}")
 
@@ -161,11 +169,12 @@ def list_command() -> None:
 
     cfg, store = _open()
     recipients, invalid = active_recipients(store, cfg)
-    table = Table("Email", "Name", "Topics", "PDF", "From")
+    table = Table("Email", "Name", "Topics", "Languages", "PDF", "From")
     for recipient in recipients:
         pdf = recipient.attach_pdf
         pdf = cfg.mail.attach_pdf if pdf is None else pdf
-        cells = (recipient.email, recipient.name, ", ".join(recipient.topics) or "all")
+        topics, languages = ", ".join(recipient.topics), ", ".join(recipient.languages)
+        cells = (recipient.email, recipient.name, topics or "all", languages or "all")
         table.add_row(*map(plain, (*cells, "yes" if pdf else "no", recipient.origin)))
     output.print(table)
     for address in left_by_link(store, cfg):

@@ -234,12 +234,12 @@ def stories(
     cfg = current_config()
     with Store(cfg.store.url).session() as session:
         rows = story_rows(session, limit)
-    table = Table("story", "status", "articles", "outlets", "last seen", "topics", "id")
+    table = Table("story", "language", "status", "articles", "outlets", "last seen", "topics", "id")
     for row in rows:
         seen = row["last_seen"]
         shown = seen.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M") if seen else "–"
-        cells = (row["label"], row["status"], row["articles"], row["outlets"], shown)
-        table.add_row(*map(plain, (*cells, ", ".join(row["topics"]), row["id"])))
+        cells = (row["label"], row["language"], row["status"], row["articles"], row["outlets"])
+        table.add_row(*map(plain, (*cells, shown, ", ".join(row["topics"]), row["id"])))
     output.print(table)
 
 
@@ -273,7 +273,7 @@ def export_stories(
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Default: stdout.")
     ] = None,
 ) -> None:
-    """Export stories as JSON: [{id, label, status, first_seen, last_seen, articles}]."""
+    """Export stories as JSON: [{id, label, status, language, first_seen, last_seen, articles}]."""
     from briefing.stages.story_export import export_stories as stories_data
 
     if format != "json":

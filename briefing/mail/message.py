@@ -66,6 +66,7 @@ class Recipient:
     topics: tuple[str, ...] = ()
     attach_pdf: bool | None = None
     origin: str = "store"  # config | store
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes of the stories they get; (): all
 
 
 def mailbox(recipient: Recipient) -> Address:
@@ -146,6 +147,24 @@ def for_topics(briefing: Briefing, topics: tuple[str, ...]) -> Briefing:
         sections=tuple(sections),
         at_a_glance=tuple(line for line in briefing.at_a_glance if line.anchor in anchors),
         also_noted=tuple(story for story in briefing.also_noted if _wanted(story, wanted)),
+    )
+
+
+def for_languages(briefing: Briefing, languages: tuple[str, ...]) -> Briefing:
+    """Keep only the stories in the given languages (all of them when languages is empty)."""
+    if not languages:
+        return briefing
+    sections = []
+    for section in briefing.sections:
+        kept = tuple(story for story in section.stories if story.language in languages)
+        if kept or section.kind == "topic":  # a topic says "nothing new" rather than vanish
+            sections.append(dataclasses.replace(section, stories=kept))
+    anchors = {story.anchor for section in sections for story in section.stories}
+    return dataclasses.replace(
+        briefing,
+        sections=tuple(sections),
+        at_a_glance=tuple(line for line in briefing.at_a_glance if line.anchor in anchors),
+        also_noted=tuple(s for s in briefing.also_noted if s.language in languages),
     )
 
 
@@ -230,6 +249,7 @@ def build_message(
     """Build the email for one recipient; pdf is attached when given (else pdf_note says why)."""
     env = env or make_mail_environment()
     links = links or MailLinks()
+    briefing = for_languages(briefing, recipient.languages)  # the PDF stays the whole edition
     text, html = render_bodies(
         briefing,
         topics=recipient.topics,

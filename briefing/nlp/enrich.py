@@ -29,6 +29,7 @@ from briefing.nlp.entities import (
     load_aliases,
     resolve_entities,
 )
+from briefing.nlp.languages import ENGLISH, is_english, language_code, load_language_pipeline
 from briefing.nlp.mentions import clean_mentions
 from briefing.nlp.phrases import credit_ranges, key_phrases, sentence_spans
 from briefing.nlp.quotes import Quote, extract_quotes, find_quote_spans
@@ -152,7 +153,11 @@ class Enricher:
         n_process: int = 1,
         batch_size: int = 64,
         aliases_path: Path | None = None,
+        language: str = ENGLISH,
     ) -> None:
+        # English articles get the English model; every other language its own pipeline
+        # (briefing.nlp.languages), so no article carries another language's entities.
+        self.language = language_code(language)
         # Loaded on first use: with n_process > 1 the workers parse, and a copy here would
         # cost about 200 MB for nothing.
         self._nlp: Language | None = None
@@ -173,7 +178,12 @@ class Enricher:
     def nlp(self) -> Language:
         """The spaCy pipeline of this process, loaded on first use."""
         if self._nlp is None:
-            self._nlp = load_pipeline(self.model_request)
+            english = is_english(self.language)
+            self._nlp = (
+                load_pipeline(self.model_request)
+                if english
+                else load_language_pipeline(self.language)
+            )
             self._model = _model_name(self._nlp)
         return self._nlp
 
@@ -230,7 +240,13 @@ class Enricher:
                 self.n_process,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init,
-                initargs=(self.model_request, self.aliases, self.labels, self.batch_size),
+                initargs=(
+                    self.model_request,
+                    self.aliases,
+                    self.labels,
+                    self.batch_size,
+                    self.language,
+                ),
             )
             weakref.finalize(self, self._pool.shutdown, cancel_futures=True)
         return self._pool
@@ -251,8 +267,10 @@ class Enricher:
         spans = sentence_spans(doc, text, lead, quote_spans)
         sentences = [" ".join(text[a:b].split()) for a, b in spans]
         kinds = {e.text: e.label for e in entities}
-        ent_of = token_entities(doc, entity_at, kinds)
-        quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
+        quotes: list[Quote] = []
+        if doc.has_annotation("DEP"):  # attribution reads the parse; blank pipelines have none
+            ent_of = token_entities(doc, entity_at, kinds)
+            quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
 
 
@@ -316,11 +334,15 @@ _WORKER: Enricher | None = None
 
 
 def _worker_init(
-    model: str | None, aliases: dict[str, str], labels: dict[str, str], batch_size: int
+    model: str | None,
+    aliases: dict[str, str],
+    labels: dict[str, str],
+    batch_size: int,
+    language: str = ENGLISH,
 ) -> None:
     """Load the pipeline once in a worker process, with the parent's tables."""
     global _WORKER
-    _WORKER = Enricher(model, batch_size=batch_size)
+    _WORKER = Enricher(model, batch_size=batch_size, language=language)
     _WORKER.aliases, _WORKER.labels = aliases, labels
     _WORKER.nlp  # noqa: B018 - load now: the first batch should not wait for it
 

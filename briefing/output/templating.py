@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from briefing.nlp.language_codes import language_name
 from briefing.output.display import strip_bidi
 from briefing.output.links import safe_href
 
@@ -53,4 +54,7 @@ def template_environment(
     )
     env.filters["safe_href"] = safe_href
     env.filters["long_date"] = long_date
+    env.filters["language_name"] = language_name
+    # A story in another language, as "Related" lists it: "삼성 평택 공장 (Korean)".
+    env.filters["related_name"] = lambda other: f"{other.label} ({language_name(other.language)})"
     return env

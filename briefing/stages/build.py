@@ -16,6 +16,7 @@ from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
 from briefing.briefs.overrides import apply_to_briefing, apply_to_inputs
 from briefing.config import Config
 from briefing.nlp.entities import alias_key, display_name, load_alias_table, story_entity_names
+from briefing.nlp.language_codes import language_code
 from briefing.output.archive import write_briefing
 from briefing.output.display import (
     LABEL_CHARS,
@@ -116,15 +117,23 @@ def _story_inputs(
     return inputs
 
 
-def _related(session: Session, story_id: str) -> tuple[tuple[str, str], ...]:
-    """Return (id, label) of the stories linked to story_id, as "see also"."""
+def _related(session: Session, story_id: str) -> tuple[tuple[str, str, str], ...]:
+    """Return (id, label, language) of the stories linked to story_id."""
     query = (
-        select(Story.id, Story.label)
+        select(Story.id, Story.label, Story.profile)
         .join(StoryLink, StoryLink.related_id == Story.id)
         .where(StoryLink.story_id == story_id)
         .order_by(StoryLink.created_at, Story.id)
     )
-    return tuple((str(i), str(label)) for i, label in session.execute(query))
+    return tuple(
+        (str(i), str(label), _profile_language(profile or {}))
+        for i, label, profile in session.execute(query)
+    )
+
+
+def _profile_language(profile: dict) -> str:
+    """Return a stored story's language (stories grouped before languages were told apart: en)."""
+    return language_code(profile.get("language"))
 
 
 def _story_input(
@@ -163,6 +172,7 @@ def _story_input(
         bounded(display_name(name, display), NAME_CHARS)
         for name, _ in entity_counts.most_common(MAX_ENTITIES)
     )
+    language = _profile_language(story.profile or {})
     return StoryInput(
         id=story.id,
         label=bounded(story.label, LABEL_CHARS),
@@ -170,7 +180,12 @@ def _story_input(
         topics=tuple(story.topics),
         entities=entities,
         articles=tuple(articles),
-        related=tuple(related),
+        # Stories in the same language are "see also"; in another, the same news "related".
+        related=tuple((i, label) for i, label, lang in related if lang == language),
+        language=language,
+        crosslingual=tuple(
+            (i, bounded(label, LABEL_CHARS), lang) for i, label, lang in related if lang != language
+        ),
     )
 
 
@@ -192,6 +207,8 @@ def compose_day(
     shown = {config.outlet_name(source): name for source, name in overrides.outlets.items()}
     overrides = dataclasses.replace(overrides, outlets=shown)
     stories = apply_to_inputs(stories, overrides)
+    if config.briefing.languages:  # [briefing] languages: only stories in these languages
+        stories = [s for s in stories if s.language in config.briefing.languages]
     articles = [a for s in stories for a in s.articles]
     previous = frozenset(a.id for a in articles if a.published_at and a.published_at < start)
     briefing = compose(

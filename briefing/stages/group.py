@@ -19,6 +19,7 @@ from briefing.config import Config
 from briefing.errors import LockHeld
 from briefing.nlp.enrich import Enricher, Enrichment, enrich_each
 from briefing.nlp.entities import display_name, load_alias_table
+from briefing.nlp.languages import is_english, language_code
 from briefing.stages.decisions import apply_to_grouping
 from briefing.store.engine import Store
 from briefing.store.locking import ENRICH_LOCK, store_lock
@@ -115,6 +116,7 @@ def _enrich_pending(
     store: Store, config: Config, enricher: Enricher | None, limit: int | None
 ) -> EnrichReport:
     report = EnrichReport()
+    others: dict[str, Enricher] = {}  # a pipeline per non-English language, loaded when met
     while limit is None or report.enriched + len(report.failures) < limit:
         with store.session() as session:
             batch = _pending_enrichment(session, ENRICH_BATCH)
@@ -127,7 +129,7 @@ def _enrich_pending(
                 n_process=min(config.nlp.processes, 2 if len(batch) >= 64 else 1),
                 batch_size=config.nlp.batch_size,
             )
-        results = enrich_each(enricher, [(a.title, a.text) for a in batch])
+        results = _enrich_by_language(batch, enricher, others, config)
         with store.session() as session:
             for article, result in zip(batch, results, strict=True):
                 session.merge(
@@ -167,6 +169,31 @@ def _drop_stale(session: Session, parsed: Sequence[Article]) -> int:
     return len(stale)
 
 
+def _enrich_by_language(
+    batch: Sequence[Article], english: Enricher, others: dict[str, Enricher], config: Config
+) -> list[Enrichment]:
+    """Enrich each language's articles with its own pipeline; return results in batch order.
+
+    English articles go through the English enricher in one run, exactly as before.
+    """
+    by_language: dict[str, list[int]] = {}
+    for index, article in enumerate(batch):
+        by_language.setdefault(language_code(article.language), []).append(index)
+    results: list[Enrichment | None] = [None] * len(batch)
+    for language, indexes in by_language.items():
+        enricher = english if is_english(language) else others.get(language)
+        if enricher is None:
+            enricher = others[language] = Enricher(
+                aliases=config.nlp.aliases or None,
+                batch_size=config.nlp.batch_size,
+                language=language,
+            )
+        chosen = [(batch[i].title, batch[i].text) for i in indexes]
+        for index, result in zip(indexes, enrich_each(enricher, chosen), strict=True):
+            results[index] = result
+    return [result for result in results if result is not None]
+
+
 def features(article: Article, enrichment: Enrichment) -> ArticleFeatures:
     """Return what grouping needs of one stored article."""
     return ArticleFeatures(
@@ -177,6 +204,7 @@ def features(article: Article, enrichment: Enrichment) -> ArticleFeatures:
         published_at=article.published_at,
         entities=tuple((e.text, e.label, e.count) for e in enrichment.entities),
         key_phrases=tuple(enrichment.key_phrases),
+        language=language_code(article.language),
     )
 
 

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from briefing.briefs.writeups import ArticleText, write_ups
 from briefing.store.models import Article, ArticleNlp, Story, StoryArticle
-from briefing.store.story_queries import iso, story_members
+from briefing.store.story_queries import iso, story_language, story_members
 
 
 def export_stories(session: Session) -> list[dict[str, Any]]:
-    """Return every story as {id, headline, label, status, first_seen, last_seen, topics,
-    articles, summary}: the headline and summary as a briefing would print them."""
+    """Return every story as {id, headline, label, status, language, first_seen, last_seen,
+    topics, articles, summary}: the headline and summary as a briefing would print them."""
     members = story_members(session)
     stories = list(session.scalars(select(Story).order_by(Story.first_seen, Story.id)))
     written = write_ups(_story_texts(session), {story.id: story.label for story in stories})
@@ -25,6 +25,7 @@ def export_stories(session: Session) -> list[dict[str, Any]]:
             "headline": written[story.id].headline if story.id in written else story.label,
             "label": written[story.id].kicker if story.id in written else story.label,
             "status": story.status,
+            "language": story_language(story),
             "first_seen": iso(story.first_seen),
             "last_seen": iso(story.last_seen),
             "topics": list(story.topics),

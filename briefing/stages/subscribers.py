@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from briefing.addresses import NAME_CHARS, AddressError, header_text, parse_address
-from briefing.config import Config
+from briefing.config import Config, language_codes
 from briefing.errors import MailError
 from briefing.mail.message import Recipient
 from briefing.store.engine import Store
@@ -49,10 +49,23 @@ def active_recipients(store: Store, config: Config) -> tuple[list[Recipient], di
             continue
         if email.casefold() in left:
             continue  # unsubscribed with their one-click link: the config cannot override it
-        recipient = Recipient(email, entry.name, tuple(entry.topics), entry.attach_pdf, "config")
+        recipient = Recipient(
+            email,
+            entry.name,
+            tuple(entry.topics),
+            entry.attach_pdf,
+            "config",
+            languages=tuple(entry.languages),
+        )
         found.setdefault(email.casefold(), recipient)
     for row in rows:
-        recipient = Recipient(row.email, row.name, tuple(row.topics), row.attach_pdf)
+        recipient = Recipient(
+            row.email,
+            row.name,
+            tuple(row.topics),
+            row.attach_pdf,
+            languages=tuple(row.languages or ()),
+        )
         found.setdefault(row.email.casefold(), recipient)
     return list(found.values()), invalid
 
@@ -85,23 +98,32 @@ def add_subscriber(
     name: str = "",
     topics: list[str] | tuple[str, ...] = (),
     attach_pdf: bool | None = None,
+    languages: list[str] | tuple[str, ...] = (),
 ) -> tuple[Recipient, bool]:
-    """Subscribe email (or update and reactivate it); return it and whether it is new."""
+    """Subscribe email (or update and reactivate it); return it and whether it is new.
+
+    languages: ISO 639-1 codes of the stories they get (none: every language).
+    """
     address = parse_address(email)
     chosen = known_topics(config, topics)
+    try:
+        spoken = language_codes(list(languages))
+    except ValueError as exc:
+        raise MailError(f"--language: {exc}") from None
     clean_name = header_text(name, NAME_CHARS)
     if config_entry(config, address):
         raise MailError(f"{address} is declared in the config's [[subscribers]]; change it there")
 
     def work(session: Session) -> bool:
         row = find_subscriber(session, address)
-        settings = {"topics": chosen, "attach_pdf": attach_pdf}
+        settings = {"topics": chosen, "attach_pdf": attach_pdf, "languages": spoken}
         if row is None:
             session.add(
                 Subscriber(
                     email=address,
                     name=clean_name,
                     topics=chosen,
+                    languages=spoken,
                     attach_pdf=attach_pdf,
                     active=True,
                     updated_at=utcnow(),
@@ -112,12 +134,14 @@ def add_subscriber(
         if not row.active:
             row.epoch += 1  # back again: links from before the unsubscribe stay dead
         row.name, row.topics, row.attach_pdf, row.active = clean_name, chosen, attach_pdf, True
+        row.languages = spoken
         row.managed_by, row.updated_at = "store", utcnow()
         record_event(session, address, "added", "cli", **settings)
         return False
 
     created = store.run(work)
-    return Recipient(address, clean_name, tuple(chosen), attach_pdf), created
+    recipient = Recipient(address, clean_name, tuple(chosen), attach_pdf, languages=tuple(spoken))
+    return recipient, created
 
 
 def remove_subscriber(store: Store, config: Config, email: str) -> str:

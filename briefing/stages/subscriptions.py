@@ -19,15 +19,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from briefing.addresses import parse_address, parse_sender
-from briefing.config import Config
+from briefing.config import Config, language_codes
 from briefing.errors import MailError
 from briefing.mail.message import MailLinks, Recipient, new_message_id
 from briefing.mail.notices import build_confirmation
 from briefing.mail.transport import Outgoing, Transport, make_transport
+from briefing.nlp.language_codes import language_code
 from briefing.stages.subscribers import config_entry, find_subscriber, known_topics, record_event
 from briefing.stages.tokens import LinkSigner, link_signer
 from briefing.store.engine import Store
-from briefing.store.models import Subscriber, SubscriptionEvent, utcnow
+from briefing.store.models import Article, Subscriber, SubscriptionEvent, utcnow
 
 log = logging.getLogger(__name__)
 Outcome = Literal["done", "unchanged", "invalid"]
@@ -46,6 +47,7 @@ class SubscriptionView:
     managed_by: str  # store | config
     active: bool
     unsubscribe_token: str
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes; (): every language
 
 
 def edition_url(config: Config, day: date) -> str | None:
@@ -124,6 +126,22 @@ def _config_topics(config: Config, email: str) -> tuple[tuple[str, ...], bool | 
     return (), None
 
 
+def _config_languages(config: Config, email: str) -> tuple[str, ...]:
+    for entry in config.subscribers:
+        if entry.email.strip().casefold() == email.casefold():
+            return tuple(entry.languages)
+    return ()
+
+
+def offered_languages(store: Store, config: Config) -> list[str]:
+    """Return the languages a subscriber may choose: [briefing] languages, else those stored."""
+    if config.briefing.languages:
+        return list(config.briefing.languages)
+    with store.session() as session:
+        stored = session.scalars(select(Article.language).distinct())
+        return sorted({language_code(code) for code in stored})
+
+
 def view_subscription(store: Store, config: Config, token: str) -> SubscriptionView | None:
     """Return what the manage page shows for a valid manage token, or None."""
     signer = link_signer(store, config)
@@ -133,20 +151,30 @@ def view_subscription(store: Store, config: Config, token: str) -> SubscriptionV
         if row is None:
             return None
         topics, pdf = tuple(row.topics or ()), row.attach_pdf
+        languages = tuple(row.languages or ())
         if row.managed_by == "config":
             topics, pdf = _config_topics(config, row.email)
+            languages = _config_languages(config, row.email)
         leave = signer.subscriber_token("unsubscribe", row.id, row.epoch)
-        return SubscriptionView(row.email, topics, pdf, row.managed_by, row.active, leave)
+        return SubscriptionView(
+            row.email, topics, pdf, row.managed_by, row.active, leave, languages
+        )
 
     return store.run(work)
 
 
 def change_subscription(
-    store: Store, config: Config, token: str, topics: Sequence[str], attach_pdf: bool | None
+    store: Store,
+    config: Config,
+    token: str,
+    topics: Sequence[str],
+    attach_pdf: bool | None,
+    languages: Sequence[str] | None = None,
 ) -> Outcome:
-    """Set the topics and PDF choice of the subscriber a manage token names."""
+    """Set the topics, PDF choice and languages (None: as they were) of a manage token's holder."""
     signer = link_signer(store, config)
     chosen = known_topics(config, list(topics))
+    spoken = None if languages is None else language_codes(list(languages))
 
     def work(session: Session) -> Outcome:
         row = _subscriber(session, signer, "manage", token)
@@ -154,6 +182,9 @@ def change_subscription(
             return "invalid"
         before = {"topics": list(row.topics or []), "attach_pdf": row.attach_pdf}
         after = {"topics": chosen, "attach_pdf": attach_pdf}
+        if spoken is not None:
+            before["languages"], after["languages"] = list(row.languages or []), spoken
+            row.languages = spoken
         if before == after:
             return "unchanged"
         row.topics, row.attach_pdf, row.updated_at = chosen, attach_pdf, utcnow()

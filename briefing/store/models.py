@@ -185,6 +185,8 @@ class Subscriber(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(Text, default="")
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # ISO 639-1 codes of the stories their mail carries; None or empty: every language.
+    languages: Mapped[list[str] | None] = mapped_column(JSON)
     # None follows [mail] attach_pdf; True or False overrides it for this subscriber.
     attach_pdf: Mapped[bool | None] = mapped_column(Boolean)
     # `remove` deactivates rather than deletes, so past deliveries keep their recipient.

@@ -28,6 +28,11 @@ def story_members(session: Session) -> dict[str, list[str]]:
     return members
 
 
+def story_language(story: Story) -> str:
+    """Return a story's language code (stories grouped before languages were told apart: en)."""
+    return str((story.profile or {}).get("language") or "en")
+
+
 def story_rows(session: Session, limit: int = 50) -> list[dict[str, Any]]:
     """Return the most recently active stories with their size and outlets, for a table."""
     sizes = (
@@ -51,6 +56,7 @@ def story_rows(session: Session, limit: int = 50) -> list[dict[str, Any]]:
             "id": story.id,
             "label": story.label,
             "status": story.status,
+            "language": story_language(story),
             "articles": articles,
             "outlets": outlets,
             "last_seen": story.last_seen,

@@ -8,12 +8,20 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 import networkx as nx
 import numpy as np
 from scipy import sparse
 
 BLOCKS = ("words", "bigrams", "entities")
+ENGLISH = "en"
+# Scripts without spaces between words (and Korean, whose particles cling to the noun:
+# 서울에서, 서울은): compared by character 2-grams (words block) and 3-grams (bigrams block).
+CHARACTER_NGRAM_LANGUAGES = frozenset({"ja", "zh", "ko"})
+_CJK_RUN = re.compile(
+    "[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+"
+)
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’.\-][^\W_]+)*")
 # A compact stop list: the words that carry no event identity in news prose.
@@ -42,6 +50,7 @@ class ArticleFeatures:
     published_at: datetime | None
     entities: tuple[tuple[str, str, int], ...] = ()  # (canonical, label, count)
     key_phrases: tuple[str, ...] = ()
+    language: str = ENGLISH  # base ISO 639-1 code; stories never mix languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +93,13 @@ def tokens(text: str) -> list[str]:
 
 
 def article_counts(article: ArticleFeatures, params: GroupingParams) -> dict[str, Counter]:
-    """Count words, bigrams and entities of one article (title words repeated)."""
+    """Count words, bigrams and entities of one article (title words repeated).
+
+    English terms are bare; any other language's terms are prefixed with its code ("fr:otan"),
+    so articles of different languages share no feature and never group together.
+    """
+    if article.language != ENGLISH:
+        return _foreign_counts(article, params)
     words: Counter = Counter()
     bigrams: Counter = Counter()
     body = article.text[: params.text_chars]
@@ -100,6 +115,58 @@ def article_counts(article: ArticleFeatures, params: GroupingParams) -> dict[str
     for canonical, _label, count in article.entities:
         entities[canonical.lower()] += max(1, count)
     return {"words": words, "bigrams": bigrams, "entities": entities}
+
+
+def _foreign_counts(article: ArticleFeatures, params: GroupingParams) -> dict[str, Counter]:
+    """Count the terms of a non-English article, each prefixed with the language code."""
+    prefix = f"{article.language}:"
+    words: Counter = Counter()
+    bigrams: Counter = Counter()
+    body = article.text[: params.text_chars]
+    stop = stop_words(article.language)
+    by_characters = article.language in CHARACTER_NGRAM_LANGUAGES
+    for part, repeat in ((article.title, params.title_repeat), (body, 1)):
+        if by_characters:
+            two, three = character_ngrams(part)
+            # Latin-script names and numbers inside CJK text still count as words.
+            latin = [t for t in _TOKEN.findall(_CJK_RUN.sub(" ", part.lower())) if len(t) > 1]
+            part_words = [*two, *(t for t in latin if not t.isdigit())]
+            part_bigrams = three
+        else:
+            toks = [t for t in _TOKEN.findall(part.lower()) if len(t) > 1]
+            keep = [t not in stop for t in toks]
+            part_words = [t for t, k in zip(toks, keep, strict=True) if k and not t.isdigit()]
+            part_bigrams = [
+                f"{toks[i]} {toks[i + 1]}" for i in range(len(toks) - 1) if keep[i] and keep[i + 1]
+            ]
+        for _ in range(repeat):
+            words.update(prefix + t for t in part_words)
+            bigrams.update(prefix + t for t in part_bigrams)
+    entities: Counter = Counter()
+    for canonical, _label, count in article.entities:
+        entities[prefix + canonical.lower()] += max(1, count)
+    return {"words": words, "bigrams": bigrams, "entities": entities}
+
+
+def character_ngrams(text: str) -> tuple[list[str], list[str]]:
+    """Return the character 2-grams and 3-grams of each CJK (or Hangul) run of text."""
+    two: list[str] = []
+    three: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        two += [run[i : i + 2] for i in range(len(run) - 1)]
+        three += [run[i : i + 3] for i in range(len(run) - 2)]
+    return two, three
+
+
+@cache
+def stop_words(language: str) -> frozenset[str]:
+    """Return spaCy's stop list for a language (empty when spaCy has none)."""
+    try:
+        from spacy.util import get_lang_class
+
+        return frozenset(get_lang_class(language).Defaults.stop_words)
+    except Exception:  # a language spaCy does not know: TF-IDF alone discounts common words
+        return frozenset()
 
 
 def block_weights(params: GroupingParams) -> dict[str, float]:

@@ -133,6 +133,40 @@ def regroup(
     return Regrouped(clusters, owners, _links(centroids, params), vectors)
 
 
+def regroup_by_language(
+    nodes: Sequence[ArticleFeatures],
+    old_story: Mapping[str, str],
+    background: Sequence[tuple[str, Vectors]],
+    params: GroupingParams,
+    known: dict[str, Counts] | None = None,
+) -> Regrouped:
+    """Cut each language's nodes on its own and join the cuts: a story holds one language.
+
+    background pairs each untouched story's language with its profile vectors; a language
+    is weighed only against its own stories, so one language's stories come out exactly as
+    they would on a day with nothing else.
+    """
+    known = {} if known is None else known
+    languages = sorted({a.language for a in nodes})
+    joined = Regrouped([], [], [], [])
+    for language in languages:
+        index = [i for i, a in enumerate(nodes) if a.language == language]
+        part = regroup(
+            [nodes[i] for i in index],
+            old_story,
+            [vectors for lang, vectors in background if lang == language],
+            params,
+            known,
+        )
+        offset = len(joined.clusters)
+        joined.clusters += [[index[i] for i in members] for members in part.clusters]
+        # A story from before languages were told apart may hold two: one cut continues it.
+        joined.owners += [None if owner in joined.owners else owner for owner in part.owners]
+        joined.related += [[(offset + c, w) for c, w in links] for links in part.related]
+        joined.vectors += part.vectors
+    return joined
+
+
 def _owners(clusters: Sequence[Sequence[int]], old: Sequence[str | None]) -> list[str | None]:
     """Give each cluster the old story it shares most articles with, one cluster per story."""
     stories = sorted({s for s in old if s is not None})

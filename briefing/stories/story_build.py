@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from briefing.stories.clustering import ArticleFeatures, GroupingParams, as_utc
+from briefing.stories.clustering import ENGLISH, ArticleFeatures, GroupingParams, as_utc
+from briefing.stories.crosslingual import latin_names
 from briefing.stories.labels import (
     best_phrase,
     compose_label,
@@ -133,12 +134,15 @@ class StoryBuilder:
         self, articles: Sequence[ArticleFeatures], vectors: Mapping[str, Mapping[str, float]]
     ) -> dict[str, Any]:
         """Summarise the members: mean vectors, entity and phrase counts, topic hits."""
+        english = articles[0].language == ENGLISH
         return {
             "version": PROFILE_VERSION,
             "vectors": {block: dict(terms) for block, terms in vectors.items()},
             "entities": merged_entity_stats({}, entity_stats(articles), PROFILE_NAMES),
             "phrases": merged_phrase_stats({}, phrase_stats(articles), PROFILE_NAMES),
             "topic_hits": topic_hits(articles, self.topics),
+            "language": articles[0].language,  # grouping never mixes languages
+            **({} if english else {"names": latin_names(articles)}),  # for cross-language links
         }
 
 

@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from briefing.stories.clustering import ArticleFeatures, GroupingParams, as_utc
+from briefing.stories.clustering import ENGLISH, ArticleFeatures, GroupingParams, as_utc
+from briefing.stories.crosslingual import cross_language_links
 from briefing.stories.labels import story_label
-from briefing.stories.regroup import Counts, Regrouped, regroup, touched
+from briefing.stories.regroup import Counts, Regrouped, regroup_by_language, touched
 from briefing.stories.story_build import Story, StoryBuilder, when
 from briefing.stories.topics import Topic
 
@@ -32,6 +33,7 @@ __all__ = [
     "is_open",
     "story_id",
     "story_label",
+    "story_language",
     "touched_stories",
 ]
 
@@ -65,9 +67,21 @@ def touched_stories(
     active = [s for s in open_stories if is_open(s, as_utc(now), params) and s.article_ids]
     known = {a for s in open_stories for a in s.article_ids}
     fresh = [a for a in _unique(new_articles) if a.id not in known]
-    vectors = [s.profile.get("vectors", {}) for s in active]
-    seen = [s.last_seen for s in active]
-    return [active[i].id for i in touched(fresh, vectors, seen, params, cache)]
+    found: list[str] = []
+    # Each language on its own, as if the others were not there: a language's stories and
+    # weights never depend on what else was crawled that day.
+    for language in sorted({a.language for a in fresh}):
+        stories = [s for s in active if story_language(s) == language]
+        articles = [a for a in fresh if a.language == language]
+        vectors = [s.profile.get("vectors", {}) for s in stories]
+        seen = [s.last_seen for s in stories]
+        found += [stories[i].id for i in touched(articles, vectors, seen, params, cache)]
+    return found
+
+
+def story_language(story: Story) -> str:
+    """Return a story's language (stories from before languages were told apart: English)."""
+    return str(story.profile.get("language") or ENGLISH)
 
 
 def group(
@@ -103,8 +117,10 @@ def group(
     old_story = {a: s.id for s in moving for a in s.article_ids if a in pool}
     nodes = sorted([*fresh, *(pool[a] for a in old_story)], key=lambda a: a.id)
     moved = {s.id for s in moving}
-    background = [s.profile.get("vectors", {}) for s in active if s.id not in moved]
-    window = regroup(nodes, old_story, background, params, cache)
+    background = [
+        (story_language(s), s.profile.get("vectors", {})) for s in active if s.id not in moved
+    ]
+    window = regroup_by_language(nodes, old_story, background, params, cache)
     build = replace(build, placed=frozenset(a.id for a in nodes))
     updated, new = _apply(window, nodes, moving, {a.id for a in fresh}, build)
     log.info(
@@ -115,7 +131,28 @@ def group(
         sum(s.status == "new" for s in new),
         sum(s.status == "developing" for s in updated.values()),
     )
-    return _in_order(open_stories, active, updated, new, build)
+    return _linked_across_languages(_in_order(open_stories, active, updated, new, build))
+
+
+def _linked_across_languages(stories: list[Story]) -> list[Story]:
+    """Link each open non-English story to the English stories naming the same people and things.
+
+    Both stories keep their articles: the link only shows each beside the other ("Related").
+    """
+    current = [s for s in stories if s.status not in ("merged", "closed")]
+    pairs = cross_language_links([(s.id, story_language(s), s.profile) for s in current])
+    if not pairs:
+        return stories
+    adding: dict[str, list[str]] = {}
+    for foreign, english in pairs:
+        adding.setdefault(foreign, []).append(english)
+        adding.setdefault(english, []).append(foreign)
+    return [
+        replace(s, related=list(dict.fromkeys([*s.related, *adding[s.id]])))
+        if s.id in adding and not set(adding[s.id]) <= set(s.related)
+        else s
+        for s in stories
+    ]
 
 
 def _in_order(

@@ -18,6 +18,7 @@ from briefing.briefs.headlines import TitledArticle, choose_headline
 from briefing.errors import ArchiveError
 from briefing.output.archive import list_briefings, paths_for, read_json
 from briefing.store.models import Article, BriefingRecord, Story, StoryArticle, StoryLink
+from briefing.store.story_queries import story_language
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class StoryView:
     days: tuple[TimelineDay, ...]
     related: tuple[tuple[str, str], ...] = ()  # (id, label): "see also"
     headline: str = ""
+    language: str = "en"
 
 
 def archive_days(archive_dir: Path) -> list[date]:
@@ -221,4 +223,5 @@ def story_view(
             )
         ),
         headline=choose_headline([TitledArticle(a.title, a.source) for a in articles]),
+        language=story_language(story),
     )

@@ -9,6 +9,7 @@ whether an address is subscribed.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from briefing.web.pages import Site
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 16_384
 MAX_TOKEN = 600
+_LANGUAGE = re.compile(r"[a-z]{2,3}")  # an ISO 639 code, as the manage page offers them
 
 
 @dataclass
@@ -70,6 +72,14 @@ def _token(request: Request) -> str:
     if len(token) > MAX_TOKEN:
         raise HTTPException(404)
     return token
+
+
+def _languages(form: FormData) -> list[str] | None:
+    """Return the ticked languages, or None when the form did not offer the choice."""
+    if form.get("languages_shown") != "1":
+        return None  # a page without the choice leaves the subscriber's languages as they were
+    ticked = [str(value) for value in form.getlist("language")]
+    return [code for code in ticked if _LANGUAGE.fullmatch(code)][:200]
 
 
 def _choices(form: FormData, known: list[str]) -> tuple[list[str], bool]:
@@ -124,18 +134,26 @@ def subscription_routes(subs: Subscriptions) -> list[Route]:
     async def manage(request: Request) -> Response:
         token, root = _token(request), "../"
         saved = None
+        offered = await run_in_threadpool(subscriptions.offered_languages, store, config)
         if request.method == "POST":
             form = await _form(request)
             chosen, pdf = _choices(form, subs.topics)
+            spoken = _languages(form)
             saved = await run_in_threadpool(
-                subscriptions.change_subscription, store, config, token, chosen, pdf
+                subscriptions.change_subscription, store, config, token, chosen, pdf, spoken
             )
         view = await run_in_threadpool(subscriptions.view_subscription, store, config, token)
         if view is None:
             return subs.notice(root, "This link does not work", _STALE, 400)
         pdf_default = config.mail.attach_pdf if view.attach_pdf is None else view.attach_pdf
         return subs.page(
-            "manage.html.j2", root, view=view, topics=subs.topics, saved=saved, pdf=pdf_default
+            "manage.html.j2",
+            root,
+            view=view,
+            topics=subs.topics,
+            saved=saved,
+            pdf=pdf_default,
+            languages=sorted({*offered, *view.languages}),
         )
 
     async def unsubscribe(request: Request) -> Response:
