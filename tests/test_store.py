@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import inspect
 
@@ -144,3 +146,23 @@ def test_import_keeps_distinct_ids_that_share_a_url(store: Store) -> None:
         "live-2",
         "no-url",
     }
+
+
+def test_threads_opening_a_new_store_together_migrate_it_once(tmp_path: Path) -> None:
+    # The daemon's jobs run in threads and each opens the store; Alembic's module-level
+    # proxies break when two threads migrate at once ("table articles already exists").
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            Store(url).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
