@@ -51,11 +51,23 @@ def first_stories(view: Briefing, keep: int) -> Briefing:
     return dataclasses.replace(view, sections=tuple(sections), also_noted=noted, at_a_glance=glance)
 
 
-def fit_html(view: Briefing, render: Callable[[Briefing, Fit], str]) -> str:
-    """Render view as fully as fits HTML_BUDGET."""
+def encoded_size(html: str) -> int:
+    """Return the HTML's size in bytes (UTF-8), as the budget counts it."""
+    return len(html.encode())
+
+
+def fit_html(
+    view: Briefing,
+    render: Callable[[Briefing, Fit], str],
+    size: Callable[[str], int] = encoded_size,
+) -> str:
+    """Render view as fully as fits HTML_BUDGET; size measures a rendering in bytes.
+
+    A mailing renders with placeholder links and passes a size that counts the real ones.
+    """
     for fit in LEVELS:
         html = render(view, fit)
-        if len(html.encode()) <= HTML_BUDGET:
+        if size(html) <= HTML_BUDGET:
             return html
     total = len(view.stories) + len(view.also_noted)
     low, high = 1, total - 1  # the most stories that fit, found by halving
@@ -65,7 +77,7 @@ def fit_html(view: Briefing, render: Callable[[Briefing, Fit], str]) -> str:
         html = render(
             first_stories(view, keep), dataclasses.replace(LEVELS[-1], left_out=total - keep)
         )
-        if len(html.encode()) <= HTML_BUDGET:
+        if size(html) <= HTML_BUDGET:
             best, low = html, keep + 1
         else:
             high = keep - 1

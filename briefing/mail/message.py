@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
+import secrets
 import textwrap
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.headerregistry import Address
+from email import policy, quoprimime
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from briefing.addresses import (
     header_text,
     named_address,
 )
 from briefing.errors import MailError
-from briefing.mail.fit import fit_html
+from briefing.mail.fit import Fit, encoded_size, fit_html
 from briefing.output.links import safe_href
 from briefing.output.templating import long_date, template_environment
 from briefing.resources import templates_dir
@@ -42,6 +45,9 @@ PREHEADER_FILLER = "\u200c\u00a0" * 60
 TEXT_WIDTH = 74
 NAME_OPEN, NAME_CLOSE = "\u2060\u2063", "\u2063\u2060"  # invisible marks, never sent
 _HELD = re.compile(f"{NAME_OPEN}(.*?){NAME_CLOSE}", re.S)
+# Unicode's control characters (category Cc) but for tab and newline: what _printable drops.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+HEADER_LINE = 78  # policy.SMTP's max_line_length: longer header lines are folded
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,7 @@ def new_message_id(sender: Address) -> str:
 def _printable(value: Any) -> Any:
     """Drop control characters (but not newlines) from every value a template prints."""
     if isinstance(value, str) and not isinstance(value, Markup):  # Markup: our own macros
-        return "".join(c for c in value if c in "\n\t" or unicodedata.category(c) != "Cc")
+        return _CONTROLS.sub("", value)
     return value
 
 
@@ -200,6 +206,38 @@ def preheader_for(briefing: Briefing) -> str:
     return f"Also: {' · '.join(lines)} — {tail}"
 
 
+def _mail_context(
+    briefing: Briefing,
+    view: Briefing,
+    *,
+    topics: tuple[str, ...],
+    attached: bool,
+    links: MailLinks,
+    managed_by: str,
+    contact: str,
+    pdf_note: str | None,
+) -> dict[str, Any]:
+    return {
+        "b": view,
+        "topics": topics,
+        "full": briefing,
+        "attached": attached,
+        "links": links,
+        "managed_by": managed_by,
+        "preheader": preheader_for(view),
+        "contact": contact,
+        # RFC 3676's delimiter is dash dash space: kept here, where no editor strips the space.
+        "signature": "-- ",
+        "filler": PREHEADER_FILLER,
+        "pdf_note": pdf_note,  # why a PDF the reader asked for is missing, if it is
+    }
+
+
+def _html_renderer(env: Environment, context: dict[str, Any]) -> Callable[[Briefing, Fit], str]:
+    template = env.get_template(HTML_TEMPLATE)
+    return lambda shown, fit: template.render({**context, "b": shown, "fit": fit})
+
+
 def render_bodies(
     briefing: Briefing,
     *,
@@ -213,24 +251,54 @@ def render_bodies(
 ) -> tuple[str, str]:
     """Render the text and HTML bodies for one view of the briefing."""
     view = for_topics(briefing, topics)
-    context = {
-        "b": view,
-        "topics": topics,
-        "full": briefing,
-        "attached": attached,
-        "links": links or MailLinks(),
-        "managed_by": managed_by,
-        "preheader": preheader_for(view),
-        "contact": contact,
-        # RFC 3676's delimiter is dash dash space: kept here, where no editor strips the space.
-        "signature": "-- ",
-        "filler": PREHEADER_FILLER,
-        "pdf_note": pdf_note,  # why a PDF the reader asked for is missing, if it is
-    }
+    context = _mail_context(
+        briefing,
+        view,
+        topics=topics,
+        attached=attached,
+        links=links or MailLinks(),
+        managed_by=managed_by,
+        contact=contact,
+        pdf_note=pdf_note,
+    )
     text = env.get_template(TEXT_TEMPLATE).render(context)
-    template = env.get_template(HTML_TEMPLATE)
-    html = fit_html(view, lambda shown, fit: template.render({**context, "b": shown, "fit": fit}))
-    return text, html
+    return text, fit_html(view, _html_renderer(env, context))
+
+
+def _headers(
+    message: EmailMessage,
+    briefing: Briefing,
+    recipient: Recipient,
+    *,
+    sender: Address,
+    message_id: str,
+    now: datetime,
+    unsubscribe: str | None,
+    test: bool,
+) -> None:
+    message["Subject"] = subject_for(for_topics(briefing, recipient.topics), test=test)
+    message["From"] = sender
+    message["To"] = mailbox(recipient)
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+    message["List-Id"] = list_id(briefing.title, sender)
+    value, one_click = list_unsubscribe(sender, unsubscribe)
+    if one_click:
+        # RFC 8058: one-click unsubscribe is only defined for an HTTPS URI.
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["List-Unsubscribe"] = value
+
+
+def _assemble(
+    message: EmailMessage, text: str, html: str, pdf: bytes | None, briefing: Briefing
+) -> None:
+    # Quoted-printable keeps the .eml files (and the raw message) readable, unlike base64.
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if pdf is not None:
+        filename = f"briefing-{briefing.day.isoformat()}.pdf"
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
 
 
 def build_message(
@@ -260,22 +328,20 @@ def build_message(
         contact=sender.addr_spec,
         pdf_note=pdf_note,
     )
-    # policy.SMTP refuses CR/LF in any header value: a second line of defence after header_text.
-    message = EmailMessage(policy=policy.SMTP)
-    message["Subject"] = subject_for(for_topics(briefing, recipient.topics), test=test)
-    message["From"] = sender
-    message["To"] = mailbox(recipient)
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
-    message["List-Id"] = list_id(briefing.title, sender)
-    _unsubscribe_headers(message, sender, links.unsubscribe)
-    # Quoted-printable keeps the .eml files (and the raw message) readable, unlike base64.
-    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    if pdf is not None:
-        filename = f"briefing-{briefing.day.isoformat()}.pdf"
-        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    # MAIL_POLICY is policy.SMTP, which refuses CR/LF in any header value (a second line of
+    # defence after header_text), with List-Unsubscribe folded as RFC 2369 wants.
+    message = EmailMessage(policy=MAIL_POLICY)
+    _headers(
+        message,
+        briefing,
+        recipient,
+        sender=sender,
+        message_id=message_id,
+        now=now,
+        unsubscribe=links.unsubscribe,
+        test=test,
+    )
+    _assemble(message, text, html, pdf, briefing)
     return message
 
 
@@ -286,15 +352,48 @@ def list_id(title: str, sender: Address) -> str:
     return f'"{name}" <{label}.{sender.domain or "localhost"}>'
 
 
-def _unsubscribe_headers(message: EmailMessage, sender: Address, url: str | None) -> None:
+def list_unsubscribe(sender: Address, url: str | None) -> tuple[str, bool]:
+    """Return the List-Unsubscribe value, and whether it offers one click (RFC 8058)."""
     links = [f"<mailto:{sender.addr_spec}?subject=unsubscribe>"]
     web = safe_href(url) if url else None
     if web:
         links.insert(0, f"<{web}>")
-        if web.lower().startswith("https://"):
-            # RFC 8058: one-click unsubscribe is only defined for an HTTPS URI.
-            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["List-Unsubscribe"] = ", ".join(links)
+    return ", ".join(links), bool(web and web.lower().startswith("https://"))
+
+
+_BRACKETED_URL = re.compile(r"<[\x21-\x3b=\x3f-\x7e]+>")  # printable ASCII but < and >
+
+
+def list_unsubscribe_field(value: str, linesep: str = "\r\n") -> str | None:
+    """Write a List-Unsubscribe field, folded after its commas; None when value is unusual.
+
+    RFC 2369 allows folding only between the bracketed URLs. The generic folding turns a
+    URL longer than a line into an RFC 2047 encoded-word instead, which no client reads as
+    a URL: one-click unsubscribe then silently fails.
+    """
+    urls = [part.strip() for part in value.split(",")]
+    if not all(_BRACKETED_URL.fullmatch(url) for url in urls):
+        return None
+    line = f"List-Unsubscribe: {', '.join(urls)}"
+    if len(line) <= HEADER_LINE:
+        return line + linesep
+    return f"List-Unsubscribe: {(',' + linesep + ' ').join(urls)}{linesep}"
+
+
+class ListUnsubscribeHeader(UnstructuredHeader, BaseHeader):
+    """List-Unsubscribe, folded by list_unsubscribe_field (never as an encoded-word)."""
+
+    def fold(self, *, policy: Policy) -> str:
+        """Fold after the commas; fall back to the generic folding for anything unusual."""
+        field = list_unsubscribe_field(str(self), policy.linesep)
+        if field is None or self.name.casefold() != "list-unsubscribe":
+            return str(super().fold(policy=policy))
+        return field
+
+
+_HEADER_TYPES = HeaderRegistry()
+_HEADER_TYPES.map_to_type("list-unsubscribe", ListUnsubscribeHeader)
+MAIL_POLICY = policy.SMTP.clone(header_factory=_HEADER_TYPES)
 
 
 @dataclass
@@ -316,3 +415,338 @@ class Issue:
                     f"rebuild it with `briefing build --date {self.briefing.day}`"
                 ) from None
         return self._pdf
+
+
+# A placeholder for one subscriber's link while a view is rendered for all of them. It
+# holds NUL, which the mail environment drops from every value it prints (_printable), so
+# nothing from a briefing can look like it; Markup passes it through untouched.
+PLACEHOLDER_CHARS = 16
+UNSUBSCRIBE_MARK = Markup("\x00u" + "_" * (PLACEHOLDER_CHARS - 3) + "\x00")
+MANAGE_MARK = Markup("\x00m" + "_" * (PLACEHOLDER_CHARS - 3) + "\x00")
+_VARIABLE_FIELDS = (b"to", b"date", b"message-id", b"list-unsubscribe")
+_FIELD_START = re.compile(rb"\r\n(?=[^ \t])")  # a header line that is not a continuation
+
+
+@dataclass(frozen=True, slots=True)
+class FlatMessage:
+    """A message already flattened to the bytes SMTP sends (CRLF line ends); see Mailing."""
+
+    data: bytes
+
+    def as_bytes(self, policy: Policy | None = None) -> bytes:
+        """Return the bytes (already in policy.SMTP's form, whatever policy is asked)."""
+        return self.data
+
+    def parsed(self) -> EmailMessage:
+        """Parse the bytes back into a message, to read its headers and parts."""
+        from email import message_from_bytes
+
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+def _encode_line(line: bytes) -> bytes:
+    """Quoted-printable encode one body line as email.contentmanager does, CRLF ended.
+
+    Its body_encode encodes every line on its own, so a body can be encoded line by line.
+    """
+    encoded = quoprimime.body_encode(line.decode("latin-1"), HEADER_LINE, eol="\r\n")
+    return encoded.encode("ascii") + b"\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class _EncodedBody:
+    """A body, quoted-printable: constant chunks, and the lines that hold links (raw)."""
+
+    pieces: tuple[bytes, ...]
+    linked: frozenset[int]  # indexes of pieces that are raw lines holding a placeholder
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """One flattened message with its bodies cut out: header fields, then body pieces."""
+
+    fields: tuple[tuple[bytes, bytes], ...]  # (lower-case name, field with its CRLF)
+    before_text: bytes
+    text: _EncodedBody
+    between: bytes
+    html: _EncodedBody
+    after_html: bytes  # up to the PDF's base64, or to the end without a PDF
+    after_pdf: bytes
+
+
+def _plain_link(link: str | None, finalize: Callable[[Any], Any]) -> bool:
+    """Tell whether a link prints unchanged in both bodies (so a placeholder can stand in)."""
+    if link is None:
+        return True
+    return (
+        len(link) >= 3
+        and link.isascii()
+        and "\x00" not in link
+        and finalize(link) == link
+        and str(escape(link)) == link
+    )
+
+
+class Mailing:
+    """One briefing mailed to many: each view rendered once, the PDF encoded once.
+
+    Subscribers' messages differ in a few headers and in their own links. A view (their
+    topics, PDF or not, who manages the subscription, which links they have) is rendered
+    once with placeholder links; fit_html measures it as if each group's real links were
+    in place, so the HTML keeps exactly what a message of its own would keep. The bodies are
+    encoded line by line (quoted-printable encodes every line on its own), and only the
+    lines holding links are encoded per subscriber. The PDF's base64 is made once. Each
+    message equals build_message's for that subscriber byte for byte, but for the MIME
+    boundaries (tests/test_send_sharing.py); anything unusual goes through build_message.
+    """
+
+    def __init__(
+        self,
+        briefing: Briefing,
+        *,
+        sender: Address,
+        env: Environment | None = None,
+        pdf: bytes | None = None,
+        pdf_note: str | None = None,
+        test: bool = False,
+    ) -> None:
+        self.briefing, self.sender, self.pdf, self.pdf_note = briefing, sender, pdf, pdf_note
+        self.env = env or make_mail_environment()
+        self.test = test
+        self._finalize = self.env.finalize or (lambda value: value)
+        self._views: dict[tuple[Any, ...], tuple[str, Briefing, Callable[[Briefing, Fit], str]]]
+        self._views = {}
+        self._layouts: dict[tuple[Any, ...], _Layout] = {}
+        self._lines: dict[bytes, bytes] = {}  # encoded lines, shared by every view
+        self._pdf_base64: bytes | None = None
+        self._dates: dict[str, bytes] = {}
+
+    def message(
+        self,
+        recipient: Recipient,
+        *,
+        message_id: str,
+        now: datetime,
+        links: MailLinks | None = None,
+        attach: bool = True,
+    ) -> EmailMessage | FlatMessage:
+        """Return the message for one recipient (attach: they want the PDF)."""
+        links = links or MailLinks()
+        pdf = self.pdf if attach else None
+        note = self.pdf_note if attach and pdf is None else None
+        if not (
+            _plain_link(links.unsubscribe, self._finalize)
+            and _plain_link(links.manage, self._finalize)
+        ):
+            return build_message(
+                self.briefing, recipient, sender=self.sender, message_id=message_id, now=now,
+                pdf=pdf, env=self.env, links=links, test=self.test, pdf_note=note,
+            )  # fmt: skip
+        view = (recipient.topics, recipient.origin, pdf is not None, note, links.edition)
+        shape = (links.unsubscribe is not None, links.manage is not None)
+        sizes = (len(links.unsubscribe or ""), len(links.manage or ""))
+        _value, one_click = list_unsubscribe(self.sender, links.unsubscribe)
+        key = (*view, *shape, *sizes, one_click)
+        layout = self._layouts.get(key)
+        if layout is None:
+            layout = self._layouts[key] = self._layout(recipient, links, pdf, note, view, shape)
+        return FlatMessage(self._flatten(layout, recipient, message_id, now, links))
+
+    def _render(
+        self, recipient: Recipient, links: MailLinks, attached: bool, note: str | None
+    ) -> tuple[str, Briefing, Callable[[Briefing, Fit], str]]:
+        """Render a view's text once, and return its HTML renderer (memoised per fit)."""
+        view = for_topics(self.briefing, recipient.topics)
+        marked = MailLinks(
+            links.edition,
+            UNSUBSCRIBE_MARK if links.unsubscribe is not None else None,
+            MANAGE_MARK if links.manage is not None else None,
+        )
+        context = _mail_context(
+            self.briefing,
+            view,
+            topics=recipient.topics,
+            attached=attached,
+            links=marked,
+            managed_by=recipient.origin,
+            contact=self.sender.addr_spec,
+            pdf_note=note,
+        )
+        text = self.env.get_template(TEXT_TEMPLATE).render(context)
+        render = _html_renderer(self.env, context)
+        rendered: dict[Fit, str] = {}
+
+        def memoised(shown: Briefing, fit: Fit) -> str:
+            # Within one view a Fit names one rendering: left_out says how many were cut.
+            if fit not in rendered:
+                rendered[fit] = render(shown, fit)
+            return rendered[fit]
+
+        return text, view, memoised
+
+    def _layout(
+        self,
+        recipient: Recipient,
+        links: MailLinks,
+        pdf: bytes | None,
+        note: str | None,
+        view_key: tuple[Any, ...],
+        shape: tuple[bool, bool],
+    ) -> _Layout:
+        """Render (once per view) and encode the bodies for links of this group's lengths."""
+        key = (*view_key, *shape)
+        if key not in self._views:
+            self._views[key] = self._render(recipient, links, pdf is not None, note)
+        text, view, render = self._views[key]
+        extra_unsubscribe = len(links.unsubscribe or "") - PLACEHOLDER_CHARS
+        extra_manage = len(links.manage or "") - PLACEHOLDER_CHARS
+
+        def size(html: str) -> int:  # the size with the real links in place of the marks
+            return (
+                encoded_size(html)
+                + html.count(UNSUBSCRIBE_MARK) * extra_unsubscribe
+                + html.count(MANAGE_MARK) * extra_manage
+            )
+
+        html = fit_html(view, render, size)
+        # The skeleton: this recipient's message with marks for bodies, flattened by the
+        # email package itself, so that headers, MIME headers and boundaries are its own.
+        mark = secrets.token_hex(12)
+        text_mark, html_mark = f"briefingtext{mark}", f"briefinghtml{mark}"
+        pdf_mark = f"briefingpdf{mark}".encode()
+        skeleton = EmailMessage(policy=MAIL_POLICY)
+        _headers(
+            skeleton,
+            self.briefing,
+            recipient,
+            sender=self.sender,
+            message_id=new_message_id(self.sender),
+            now=datetime.now().astimezone(),
+            unsubscribe=links.unsubscribe,
+            test=self.test,
+        )
+        _assemble(
+            skeleton, text_mark + "\n", html_mark + "\n", pdf_mark if pdf else None, self.briefing
+        )
+        head, body = skeleton.as_bytes(policy=MAIL_POLICY).split(b"\r\n\r\n", 1)
+        fields = tuple(
+            (field.split(b":", 1)[0].strip().lower(), field + b"\r\n")
+            for field in _FIELD_START.split(head)
+        )
+        before_text, rest = body.split(text_mark.encode() + b"\r\n")
+        between, rest = rest.split(html_mark.encode() + b"\r\n")
+        after_html, after_pdf = rest, b""
+        if pdf is not None:
+            after_html, after_pdf = rest.split(base64.encodebytes(pdf_mark).replace(b"\n", b"\r\n"))
+        return _Layout(
+            fields,
+            b"\r\n" + before_text,
+            self._encode(text),
+            between,
+            self._encode(html),
+            after_html,
+            after_pdf,
+        )
+
+    def _encode(self, body: str) -> _EncodedBody:
+        """Encode body line by line; lines holding a placeholder stay raw, to fill in later."""
+        lines = body.encode("utf-8").splitlines()
+        if not lines:  # an empty body is one empty line, as email.contentmanager writes it
+            return _EncodedBody((b"\r\n",), frozenset())
+        pieces: list[bytes] = []
+        linked: set[int] = set()
+        chunk: list[bytes] = []
+        for line in lines:
+            if b"\x00" in line:
+                if chunk:
+                    pieces.append(b"".join(chunk))
+                    chunk = []
+                linked.add(len(pieces))
+                pieces.append(line)
+                continue
+            encoded = self._lines.get(line)
+            if encoded is None:
+                encoded = self._lines[line] = _encode_line(line)
+            chunk.append(encoded)
+        if chunk:
+            pieces.append(b"".join(chunk))
+        return _EncodedBody(tuple(pieces), frozenset(linked))
+
+    def _filled(self, body: _EncodedBody, links: MailLinks) -> list[bytes]:
+        if not body.linked:
+            return list(body.pieces)
+        unsubscribe, manage = (links.unsubscribe or "").encode(), (links.manage or "").encode()
+        out = []
+        for index, piece in enumerate(body.pieces):
+            if index in body.linked:
+                line = piece.replace(UNSUBSCRIBE_MARK.encode(), unsubscribe)
+                line = line.replace(MANAGE_MARK.encode(), manage)
+                if b"\x00" in line:  # a mark that was cut or changed: never send it
+                    raise MailError("a subscriber link placeholder was left in a message")
+                piece = _encode_line(line)
+            out.append(piece)
+        return out
+
+    def _pdf_lines(self) -> bytes:
+        if self._pdf_base64 is None:
+            assert self.pdf is not None
+            self._pdf_base64 = base64.encodebytes(self.pdf).replace(b"\n", b"\r\n")
+        return self._pdf_base64
+
+    def _flatten(
+        self,
+        layout: _Layout,
+        recipient: Recipient,
+        message_id: str,
+        now: datetime,
+        links: MailLinks,
+    ) -> bytes:
+        own = {
+            b"to": _to_field(recipient),
+            b"date": self._date_field(now),
+            b"message-id": _field("Message-ID", message_id),
+            b"list-unsubscribe": _unsubscribe_field(self.sender, links.unsubscribe),
+        }
+        parts = [own.get(name, field) for name, field in layout.fields]
+        parts.append(layout.before_text)
+        parts.extend(self._filled(layout.text, links))
+        parts.append(layout.between)
+        parts.extend(self._filled(layout.html, links))
+        parts.append(layout.after_html)
+        if layout.after_pdf:
+            parts.append(self._pdf_lines())
+            parts.append(layout.after_pdf)
+        return b"".join(parts)
+
+    def _date_field(self, now: datetime) -> bytes:
+        value = format_datetime(now)  # to the second: a run writes few distinct ones
+        if value not in self._dates:
+            self._dates[value] = _field("Date", value)
+        return self._dates[value]
+
+
+def _field(name: str, value: Any) -> bytes:
+    """Write one header field as MAIL_POLICY does; short plain ASCII needs no folding."""
+    plain = isinstance(value, str) and value.isascii() and value.isprintable()
+    if plain and len(name) + 2 + len(value) <= HEADER_LINE and " " not in value:
+        return f"{name}: {value}\r\n".encode("ascii")
+    return MAIL_POLICY.fold_binary(name, MAIL_POLICY.header_factory(name, value))
+
+
+def _to_field(recipient: Recipient) -> bytes:
+    address = mailbox(recipient)
+    if not address.display_name:  # a bare address prints as itself
+        return _field("To", address.addr_spec)
+    return MAIL_POLICY.fold_binary("To", MAIL_POLICY.header_factory("To", address))
+
+
+def _unsubscribe_field(sender: Address, url: str | None) -> bytes:
+    value, _one_click = list_unsubscribe(sender, url)
+    field = list_unsubscribe_field(value)
+    if field is not None:
+        return field.encode("ascii")
+    return MAIL_POLICY.fold_binary(
+        "List-Unsubscribe", MAIL_POLICY.header_factory("List-Unsubscribe", value)
+    )

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from briefing.config import MailConfig, SmtpConfig
 from briefing.files import atomic_write
-from briefing.mail.message import MailError
+from briefing.mail.message import FlatMessage, MailError
 from briefing.network import is_loopback
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class Outgoing:
     sender: str  # envelope sender (bounces go there)
     recipient: str
     message_id: str
-    message: EmailMessage
+    message: EmailMessage | FlatMessage  # FlatMessage: already the bytes to send
 
 
 class TransientFailure(MailError):
@@ -162,9 +162,12 @@ class SmtpTransport:
         """Send one message to its one recipient, translating failures by what they mean."""
         try:
             connection = self._live_connection()
-            connection.send_message(
-                outgoing.message, from_addr=outgoing.sender, to_addrs=[outgoing.recipient]
-            )
+            if isinstance(outgoing.message, FlatMessage):  # ASCII addresses: no SMTPUTF8
+                connection.sendmail(outgoing.sender, [outgoing.recipient], outgoing.message.data)
+            else:
+                connection.send_message(
+                    outgoing.message, from_addr=outgoing.sender, to_addrs=[outgoing.recipient]
+                )
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise _by_code(code, text, f"recipient {outgoing.recipient} refused") from exc

@@ -231,6 +231,14 @@ def compose_day(
 def build_day(store: Store, config: Config, day: date, now: datetime | None = None) -> BuildResult:
     """Compose, render (HTML + PDF) and archive the briefing of day; record it in the store."""
     briefing, article_ids = compose_day(store, config, day, now)
+    return publish_briefing(store, config, briefing, article_ids)
+
+
+def publish_briefing(
+    store: Store, config: Config, briefing: Briefing, article_ids: list[str]
+) -> BuildResult:
+    """Render a composed briefing (HTML + PDF), archive it and record it in the store."""
+    day = briefing.day
     html = render_html(briefing)
     pdf, why = render_pdf_within(briefing, config.briefing.pdf_time_limit_seconds)
     if pdf is None:

@@ -34,6 +34,7 @@ from briefing.config import Config
 from briefing.errors import ArchiveError, MailError
 from briefing.mail.message import (
     Issue,
+    Mailing,
     MailLinks,
     Recipient,
     build_message,
@@ -167,10 +168,19 @@ def send_briefing(
     recipients, invalid = active_recipients(store, config)
     no_pdf = pdf_given_up(store, day)
     wanted = (config.mail.attach_pdf if r.attach_pdf is None else r.attach_pdf for r in recipients)
+    pdf = None
     if any(wanted) and not no_pdf:
-        issue.pdf()  # a missing PDF stops the run here, before any row is claimed
+        pdf = issue.pdf()  # a missing PDF stops the run here, before any row is claimed
     run = _Run(store, config, issue, transport or make_transport(config.mail), sleep, clock)
-    run.resend_interrupted, run.lease, run.no_pdf = resend_interrupted, lease, no_pdf
+    run.resend_interrupted, run.lease = resend_interrupted, lease
+    # Every message is made from one Mailing: views rendered once, the PDF encoded once.
+    run.mailing = Mailing(
+        issue.briefing,
+        sender=run.sender,
+        env=run.env,
+        pdf=pdf,
+        pdf_note=NO_PDF if no_pdf else None,
+    )
     run.links = subscriber_links(store, config, recipients, day)  # signed, per subscriber
     run.report.skipped.update(invalid)
     _plan(store, day, recipients, clock(), retry_failed=retry_failed)
@@ -277,9 +287,10 @@ class _Run:
     ) -> None:
         self.store, self.config, self.issue, self.transport = store, config, issue, transport
         self.sleep, self.clock = sleep, clock
-        self.resend_interrupted, self.lease, self.no_pdf = True, timedelta(minutes=10), False
+        self.resend_interrupted, self.lease = True, timedelta(minutes=10)
         self.sender: Address = parse_sender(config.mail.sender)
         self.env = make_mail_environment()
+        self.mailing = Mailing(issue.briefing, sender=self.sender, env=self.env)
         self.report = DeliveryReport(issue.briefing.day)
         self.attempted: set[str] = set()
         self.links: dict[str, MailLinks] = {}
@@ -371,19 +382,15 @@ class _Run:
     def _outgoing(self, recipient: Recipient, claim: _Claim) -> Outgoing:
         attach = recipient.attach_pdf
         attach = self.config.mail.attach_pdf if attach is None else attach
-        briefing, sender = self.issue.briefing, self.sender
-        message = build_message(
-            briefing,
+        message = self.mailing.message(
             recipient,
-            sender=sender,
             message_id=claim.message_id,
             now=self.clock(),
-            pdf=self.issue.pdf() if attach and not self.no_pdf else None,
-            env=self.env,
             links=self.links.get(recipient.email),
-            pdf_note=NO_PDF if attach and self.no_pdf else None,
+            attach=attach,
         )
-        return Outgoing(briefing.day, sender.addr_spec, recipient.email, claim.message_id, message)
+        day, sender = self.issue.briefing.day, self.sender.addr_spec
+        return Outgoing(day, sender, recipient.email, claim.message_id, message)
 
     def _claim(self, email: str) -> _Claim | None:
         """Mark the row `sending` (compare-and-set), or return None when it is not ours."""

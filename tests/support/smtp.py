@@ -17,6 +17,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    connection: int = 0  # which connection carried it (counted from 1 by the server)
 
     def parsed(self) -> EmailMessage:
         return email.message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
@@ -29,6 +30,21 @@ class Recorder:
     refuse: set[str] = field(default_factory=set)  # answered 550 at RCPT
     defer: set[str] = field(default_factory=set)  # answered 451 at RCPT
     received: list[Received] = field(default_factory=list)
+    connections: dict[int, int] = field(default_factory=dict)  # id(session) -> number
+
+    async def handle_HELO(self, server, session, envelope, hostname):  # type: ignore[no-untyped-def]
+        self._count(session)
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
+        self._count(session)
+        session.host_name = hostname
+        return responses
+
+    def _count(self, session) -> int:  # type: ignore[no-untyped-def]
+        # One session per connection: the first greeting numbers it.
+        return self.connections.setdefault(id(session), len(self.connections) + 1)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
         if address in self.refuse:
@@ -40,7 +56,12 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         self.received.append(
-            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.content,
+                self._count(session),
+            )
         )
         return "250 2.0.0 accepted"
 
