@@ -103,20 +103,28 @@ class Attributor:
             subject.lower_ in SUBJECT_PRONOUNS or self.entity(subject) is not None
         )
 
-    def governing_cue(self, span: QuoteSpan) -> Token | None:
-        """Return the speech verb the quote hangs on in the parse, if any."""
+    def governing_cue(self, index: int) -> Token | None:
+        """Return the speech verb the quote hangs on in the parse, if any.
+
+        A verb beyond the quotes before or after this one belongs to them: the parser links
+        across sentences ('…,” says House. “…” Durning did not need coaxing. “I’m …”').
+        """
+        span = self.spans[index]
+        low = max(span.para_start, self.spans[index - 1].end if index else 0)
+        following = self.spans[index + 1].open if index + 1 < len(self.spans) else len(self.text)
+        high = min(span.para_end, following)
         inside = self.tokens_in(span.start, span.end)
         best: Token | None = None
         for token in inside:
             for child in token.children:  # "said" parsed under the quote's own verb
-                if not span.para_start <= child.idx < span.para_end:
+                if not low <= child.idx < high:
                     continue
                 if not self.inside[child.i] and self.is_cue(child, direct=True):
                     best = _nearer(best, child, token)
             head, steps = token.head, 0
             while head.i != token.i and not self.inside[head.i] and steps < 6:
-                if not span.para_start <= head.idx < span.para_end:
-                    break  # the parser joined paragraphs: a verb beyond is someone else's
+                if not low <= head.idx < high:
+                    break  # the parser joined paragraphs or quotes: a verb beyond is another's
                 if self.is_cue(head, direct=steps == 0) or (
                     steps == 0 and self.reports(head, token)
                 ):
@@ -130,7 +138,7 @@ class Attributor:
     def attribute(self, index: int) -> tuple[Speaker | None, str | None]:
         """Return (speaker, verb) for the quote at index."""
         span = self.spans[index]
-        cue = self.governing_cue(span)
+        cue = self.governing_cue(index)
         if cue is None:
             cue = self.adjacent_cue(index)
         if cue is not None:
@@ -168,10 +176,14 @@ class Attributor:
                 head, steps = head.head, steps + 1
         return None
 
-    def lead_subject(self, span: QuoteSpan, reach: int = 1) -> Speaker | None:
-        """Name the person the sentence before a quote was about, if it was one."""
+    def lead_subject(self, span: QuoteSpan, reach: int = 1, after: int = -1) -> Speaker | None:
+        """Name the person the sentence before a quote was about, if it was one (named after
+        character offset `after`)."""
         first = bisect.bisect_left(self.token_starts, span.start)
-        found = self.people.recent_subject(first, self.sentence_of(span.open), reach=reach)
+        last = bisect.bisect_left(self.token_starts, after) if after >= 0 else -1
+        found = self.people.recent_subject(
+            first, self.sentence_of(span.open), reach=reach, after=last
+        )
         return Speaker(found, "PERSON") if found else None
 
     def introduced(self, region: Region) -> Speaker | None:
@@ -314,7 +326,9 @@ class Attributor:
             found = self.people.recent_organisation(token.i, sentence)
             return Speaker(found, "ORG") if found else None
         if token.tag_ == "NN":
-            found = self.people.recent_subject(token.i, sentence)
+            found = self.people.titled(token.i, token.lower_) or self.people.recent_subject(
+                token.i, sentence
+            )
             return Speaker(found, "PERSON") if found else None
         return None
 
