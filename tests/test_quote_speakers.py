@@ -90,3 +90,39 @@ def test_a_speech_verb_before_another_quote_is_not_this_ones(enricher: Enricher)
         ("It", "Christopher House"),
         ("I", "Jeanine Durning"),
     ]
+
+
+def test_a_name_between_quote_and_verb_when_the_parse_takes_a_quoted_word(
+    enricher: Enricher,
+) -> None:
+    text = (
+        '"We support people sharing their views on the app, but we do not allow spamming," '
+        "Rosette Pambakian, a company spokeswoman, said in an email."
+    )
+    (quote,) = enricher.enrich("", text).quotes
+    assert quote.speaker is not None and quote.speaker.endswith("Pambakian")
+
+
+def test_an_unsigned_document_is_described(enricher: Enricher) -> None:
+    text = (
+        "The census bureau published its findings on Tuesday.\n"
+        '"Current immigrants and their descendants are integrating into society," the report '
+        "concluded."
+    )
+    (quote,) = enricher.enrich("", text).quotes
+    assert (quote.speaker, quote.speaker_type) == ("the report", "DESCRIPTOR")
+
+
+def test_her_statement_without_an_author_is_no_description(enricher: Enricher) -> None:
+    text = 'Her statement said the group was "shocked and saddened by the news today."'
+    (quote,) = enricher.enrich("", text).quotes
+    assert quote.speaker is None
+
+
+def test_according_to_names_its_source(enricher: Enricher) -> None:
+    text = (
+        'The book "draws a deeply troubling portrait of a highly unlikeable candidate," '
+        "according to its online summary."
+    )
+    (quote,) = enricher.enrich("", text).quotes
+    assert quote.speaker == "its online summary"

@@ -39,6 +39,7 @@ _NOT_REPORTING = frozenset(
     became seem seems seemed want wants wanted need needs needed""".split()
 )
 _NAME_DEPS = frozenset({"compound", "appos", "nmod", "npadvmod"})
+_DOCUMENT_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those"})
 _PHRASAL = frozenset({"for", "on", "upon", "off", "to", "in", "up"})  # "call for", "add to"
 
 
@@ -198,6 +199,11 @@ class Attributor:
             named = self.entity(token)
             if named is not None and named.kind in ("PERSON", "ORG"):
                 return named
+        for token in tokens:  # "She went on:", "From the report:"
+            if token.lower_ in SUBJECT_PRONOUNS or token.lower_ in DOCUMENT_NOUNS:
+                named = self.name(token)
+                if named is not None:
+                    return named
         return None
 
     def adjacent_cue(self, index: int) -> Token | None:
@@ -249,16 +255,23 @@ class Attributor:
         tokens = self.tokens_in(*region)
         for i, tok in enumerate(tokens[:-2]):
             if tok.lower_ == "according" and tokens[i + 1].lower_ == "to":
-                return self.name(
-                    tokens[i + 2].head if tokens[i + 2].dep_ == "compound" else tokens[i + 2]
-                )
+                source = tokens[i + 2]
+                while source.dep_ in ("compound", "det", "poss", "amod") and source.head.i > i:
+                    source = source.head  # "according to its Amazon summary": the summary
+                named = self.name(source)
+                if named is None and source.tag_ in ("NN", "NNS"):
+                    named = descriptor(source)  # whatever it is, the text names it the source
+                return named
         return None
 
     def speaker_of(self, verb: Token) -> Speaker | None:
         """Name the subject of a speech verb, climbing from "adding"/"saying" to the clause's."""
         subject = subject_of(verb)
-        if subject is not None and not self.apart(subject, verb):
+        if subject is not None and not self.apart(subject, verb) and not self.inside[subject.i]:
             return self.name(subject)
+        named = self.between_quote_and(verb)
+        if named is not None:
+            return named
         # The parser lost the subject ('DeBoer said' read as an auxiliary; '…," said retired
         # neurosurgeon Ben Carson, asked …'): a name right before the verb, else right after.
         doc = self.doc
@@ -270,6 +283,25 @@ class Attributor:
                     named = self.name(doc[i])
                     if named is not None:
                         return named
+        return None
+
+    def between_quote_and(self, verb: Token) -> Speaker | None:
+        """Name who stands between a quote and its verb when the parser took a word of the
+        quote for the subject: '“…spamming,” Rosette Pambakian, a Tinder spokeswoman, said'."""
+        doc, start = self.doc, verb.i - 1
+        while start >= 0 and verb.i - start <= MAX_TAIL_TOKENS and not self.inside[start]:
+            start -= 1
+        if start < 0 or not self.inside[start]:
+            return None
+        for i in range(start + 1, verb.i):
+            token = doc[i]
+            while token.dep_ == "compound" and token.head.i < verb.i:
+                token = token.head  # "Rosette" stands for "Rosette Pambakian"
+            known = token.i in self.ent_of or token.tag_ in ("NN", "NNS", "PRP")
+            if known and not token.is_punct:  # not a stray capital ("between May and …")
+                named = self.name(token)
+                if named is not None:
+                    return named
         return None
 
     def apart(self, first: Token, second: Token) -> bool:
@@ -309,9 +341,20 @@ class Attributor:
                 if named is not None and named.kind == "PERSON":
                     return named
         if lower in DOCUMENT_NOUNS:
-            return self.author(token)
+            # "the report concluded": its author if the text names one, else the document
+            return self.author(token) or self.document(token)
         if token.tag_ in ("NN", "NNS") and is_speaker_noun(token.text):
             return self.definite(token) or descriptor(token)
+        return None
+
+    def document(self, token: Token) -> Speaker | None:
+        """Describe an unsigned document as the source: "the report", "a campaign TV ad".
+
+        Only with an article or demonstrative: "her statement" without a resolvable author
+        is no description a reader can use.
+        """
+        if any(c.dep_ == "det" and c.lower_ in _DOCUMENT_DETERMINERS for c in token.children):
+            return descriptor(token)
         return None
 
     def definite(self, token: Token) -> Speaker | None:
