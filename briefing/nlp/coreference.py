@@ -9,10 +9,14 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc
 
+from briefing.nlp.first_names import given_name_gender
 from briefing.nlp.speech import HONORIFIC_GENDER, PRONOUNS_FEMALE, PRONOUNS_MALE
 
 _SUBJECTS = frozenset({"nsubj", "nsubjpass"})
 RECENT_SENTENCES = 3  # a subject this close is who a following he/she usually means
+NEAR_SENTENCES = 1  # a person named this close, in any role, beats the last speaker quoted
+# Words that stand before a name as its title and come back alone as "the mayor said".
+_TITLE_TAGS = frozenset({"NN", "NNP"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,7 @@ class People:
         self.positions = [m.token for m in self.mentions]
         self.gender = _genders(doc, self.mentions, inside, sentence_of_token)
         self.names = {m.name for m in self.mentions}
+        self.titles = _titles(doc, self.mentions)
 
     def compatible(self, name: str, gender: str) -> bool:
         """Tell whether a person may be referred to by a pronoun of this gender."""
@@ -76,7 +81,7 @@ class People:
     def resolve(self, token_index: int, sentence: int, gender: str, last: str | None) -> str | None:
         """Name the person a he/she at token_index stands for."""
         end = bisect.bisect_left(self.positions, token_index)
-        fallback: str | None = None
+        fallback: PersonMention | None = None
         for mention in reversed(self.mentions[:end]):
             if not self.compatible(mention.name, gender):
                 continue
@@ -84,20 +89,33 @@ class People:
             if mention.subject and recent:
                 return mention.name
             if fallback is None:
-                fallback = mention.name
+                fallback = mention
             if not recent:
                 break
+        if fallback is not None and sentence - fallback.sentence <= NEAR_SENTENCES:
+            return fallback.name  # 'advocate Josh Matlow told HuffPost …. “…,” he said'
         if last is not None and last in self.names and self.compatible(last, gender):
             return last  # the last speaker quoted goes on speaking
-        return fallback
+        return fallback.name if fallback else None
 
-    def recent_subject(self, token_index: int, sentence: int, reach: int = 2) -> str | None:
-        """Return the person most recently the subject of a sentence, within reach sentences."""
+    def recent_subject(
+        self, token_index: int, sentence: int, reach: int = 2, after: int = -1
+    ) -> str | None:
+        """Return the person most recently the subject of a sentence, within reach sentences
+        (and after token index `after`)."""
         end = bisect.bisect_left(self.positions, token_index)
         for mention in reversed(self.mentions[:end]):
-            if sentence - mention.sentence > reach:
+            if sentence - mention.sentence > reach or mention.token <= after:
                 break
             if mention.subject:
+                return mention.name
+        return None
+
+    def titled(self, token_index: int, title: str) -> str | None:
+        """Return the person last named with a title before a token: "Mayor Doug McCallum"."""
+        end = bisect.bisect_left(self.positions, token_index)
+        for mention in reversed(self.mentions[:end]):
+            if title in self.titles.get(mention.name, ()):
                 return mention.name
         return None
 
@@ -127,6 +145,10 @@ def _genders(
             honorific = HONORIFIC_GENDER.get(doc[j].lower_.rstrip("."))
             if honorific:
                 votes[mention.name][honorific] += 3
+    for name in votes:
+        given = given_name_gender(name)  # "Michelle Rempel" is she, whatever follows her name
+        if given:
+            votes[name][given] += 3
     pending: PersonMention | None = None
     index = 0
     for token in doc:
@@ -159,3 +181,21 @@ def _before_first_verb(doc: Doc, sentence_of: Sequence[int]) -> list[bool]:
         seen_verb = seen_verb or token.tag_.startswith("VB") or token.tag_ == "MD"
         marks[token.i] = not seen_verb
     return marks
+
+
+def _titles(doc: Doc, mentions: Sequence[PersonMention]) -> dict[str, set[str]]:
+    """Collect the title words each person is named with ("Mayor Doug McCallum", "Doug
+    McCallum, the mayor"), so that "the mayor said" finds them again."""
+    titles: dict[str, set[str]] = {}
+    for mention in mentions:
+        token = doc[mention.token]
+        words = titles.setdefault(mention.name, set())
+        for j in range(max(token.left_edge.i, token.i - 4), token.i):
+            if doc[j].tag_ in _TITLE_TAGS and doc[j].is_alpha:
+                words.add(doc[j].lower_)
+        for child in token.children:
+            if child.dep_ == "appos" and child.tag_ in _TITLE_TAGS:
+                words.add(child.lower_)
+        if token.dep_ == "appos" and token.head.tag_ in _TITLE_TAGS:
+            words.add(token.head.lower_)  # "the mayor, Doug McCallum"
+    return titles

@@ -77,6 +77,12 @@ def extract_quotes(
     carried: tuple[Speaker | None, str | None] = (None, None)
     for index, span in enumerate(spans):
         speaker, verb = attributor.attribute(index)
+        if speaker is None and index and _opens_sentence(attributor, span):
+            # 'says House. “…” Durning did not need coaxing. “I’m thankful …”': a person the
+            # narration turned to, in a sentence of its own since the last quote, speaks now
+            prior = attributor.sentence_of(spans[index - 1].end)
+            after = attributor.ends[prior] if prior >= 0 else spans[index - 1].end
+            speaker, verb = attributor.lead_subject(span, after=after), None
         if speaker is None and index and _continues(text, spans[index - 1], span):
             speaker, verb = carried  # the previous speaker's words carry on
         if speaker is None and _bare(text, span):

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Token
 
+from briefing.nlp.first_names import opens_with_given_name
 from briefing.nlp.speech import SPEECH_FORMS, WEAK_LEMMAS
 
 # Who may stand under a quote as a name; anything else is a description or nobody.
 SPEAKER_KINDS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 DESCRIPTOR = "DESCRIPTOR"
+_NOT_PEOPLE = frozenset({"ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "EVENT"})
 MAX_DESCRIPTOR_WORDS = 8
 _DESCRIPTOR_PREPS = frozenset({"for", "of", "at", "with", "from", "in"})
 _CLIMB = frozenset({"advcl", "xcomp", "conj", "pcomp", "prep", "pobj"})
@@ -85,9 +87,13 @@ def token_entities(doc: Doc, entity_at: Mapping[int, str], kinds: dict[str, str]
 
     The small model misses many names ("Carole Laurin") and second mentions ("Lonechild
     said"): a proper noun that is the subject of a speech verb is a person, and a proper noun
-    that is the last word of exactly one person named in full is that person. New people are
-    added to kinds.
+    that is the last word of a person named in full is that person (the one named last before
+    it when two share the surname). A name that opens with a common given name is a person
+    whatever the raw tag. New people are added to kinds.
     """
+    for full, kind in list(kinds.items()):
+        if kind in _NOT_PEOPLE and opens_with_given_name(full):
+            kinds[full] = "PERSON"  # "Michelle Rempel" tagged ORG: a given name says person
     ent_of: dict[int, str] = {}
     for ent in doc.ents:
         name = entity_at.get(ent.start_char)
@@ -98,7 +104,7 @@ def token_entities(doc: Doc, entity_at: Mapping[int, str], kinds: dict[str, str]
             ent_of.update(dict.fromkeys(range(ent.start, min(end, len(doc))), name))
     proper = [token for token in doc if token.tag_ == "NNP" and token.i not in ent_of]
     for token in proper:
-        if token.dep_ == "nsubj":
+        if token.dep_ == "nsubj" and not _surname_of_someone(token.text, kinds):
             lemma = SPEECH_FORMS.get(token.head.lower_)
             if lemma and lemma not in WEAK_LEMMAS and token.head.tag_.startswith("VB"):
                 chain = _proper_chain(token)
@@ -113,12 +119,27 @@ def token_entities(doc: Doc, entity_at: Mapping[int, str], kinds: dict[str, str]
             key = words[-1]
             surnames[key] = None if surnames.get(key, name) != name else name
     if surnames:
+        # Two people of one surname ("Jeanine Durning", "Charles Durning"): a surname alone
+        # is the one named in full last before it.
+        latest: dict[str, str] = {}
+        in_order = sorted(ent_of.items())
+        position = 0
         for token in proper:
-            if token.i not in ent_of:
-                found = surnames.get(token.text)
+            while position < len(in_order) and in_order[position][0] < token.i:
+                full = in_order[position][1]
+                if kinds.get(full) == "PERSON" and " " in full:
+                    latest[full.rsplit(" ", 1)[-1]] = full
+                position += 1
+            if token.i not in ent_of and token.text in surnames:
+                found = surnames[token.text] or latest.get(token.text)
                 if found is not None:
                     ent_of[token.i] = found
     return ent_of
+
+
+def _surname_of_someone(word: str, kinds: Mapping[str, str]) -> bool:
+    """Tell whether a word is the last name of a person named in full ("Matlow said")."""
+    return any(kind == "PERSON" and name.endswith(" " + word) for name, kind in kinds.items())
 
 
 def proper_name(token: Token) -> Speaker | None:

@@ -39,6 +39,7 @@ _NOT_REPORTING = frozenset(
     became seem seems seemed want wants wanted need needs needed""".split()
 )
 _NAME_DEPS = frozenset({"compound", "appos", "nmod", "npadvmod"})
+_DOCUMENT_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those"})
 _PHRASAL = frozenset({"for", "on", "upon", "off", "to", "in", "up"})  # "call for", "add to"
 
 
@@ -103,20 +104,28 @@ class Attributor:
             subject.lower_ in SUBJECT_PRONOUNS or self.entity(subject) is not None
         )
 
-    def governing_cue(self, span: QuoteSpan) -> Token | None:
-        """Return the speech verb the quote hangs on in the parse, if any."""
+    def governing_cue(self, index: int) -> Token | None:
+        """Return the speech verb the quote hangs on in the parse, if any.
+
+        A verb beyond the quotes before or after this one belongs to them: the parser links
+        across sentences ('…,” says House. “…” Durning did not need coaxing. “I’m …”').
+        """
+        span = self.spans[index]
+        low = max(span.para_start, self.spans[index - 1].end if index else 0)
+        following = self.spans[index + 1].open if index + 1 < len(self.spans) else len(self.text)
+        high = min(span.para_end, following)
         inside = self.tokens_in(span.start, span.end)
         best: Token | None = None
         for token in inside:
             for child in token.children:  # "said" parsed under the quote's own verb
-                if not span.para_start <= child.idx < span.para_end:
+                if not low <= child.idx < high:
                     continue
                 if not self.inside[child.i] and self.is_cue(child, direct=True):
                     best = _nearer(best, child, token)
             head, steps = token.head, 0
             while head.i != token.i and not self.inside[head.i] and steps < 6:
-                if not span.para_start <= head.idx < span.para_end:
-                    break  # the parser joined paragraphs: a verb beyond is someone else's
+                if not low <= head.idx < high:
+                    break  # the parser joined paragraphs or quotes: a verb beyond is another's
                 if self.is_cue(head, direct=steps == 0) or (
                     steps == 0 and self.reports(head, token)
                 ):
@@ -130,7 +139,7 @@ class Attributor:
     def attribute(self, index: int) -> tuple[Speaker | None, str | None]:
         """Return (speaker, verb) for the quote at index."""
         span = self.spans[index]
-        cue = self.governing_cue(span)
+        cue = self.governing_cue(index)
         if cue is None:
             cue = self.adjacent_cue(index)
         if cue is not None:
@@ -168,10 +177,14 @@ class Attributor:
                 head, steps = head.head, steps + 1
         return None
 
-    def lead_subject(self, span: QuoteSpan, reach: int = 1) -> Speaker | None:
-        """Name the person the sentence before a quote was about, if it was one."""
+    def lead_subject(self, span: QuoteSpan, reach: int = 1, after: int = -1) -> Speaker | None:
+        """Name the person the sentence before a quote was about, if it was one (named after
+        character offset `after`)."""
         first = bisect.bisect_left(self.token_starts, span.start)
-        found = self.people.recent_subject(first, self.sentence_of(span.open), reach=reach)
+        last = bisect.bisect_left(self.token_starts, after) if after >= 0 else -1
+        found = self.people.recent_subject(
+            first, self.sentence_of(span.open), reach=reach, after=last
+        )
         return Speaker(found, "PERSON") if found else None
 
     def introduced(self, region: Region) -> Speaker | None:
@@ -186,6 +199,11 @@ class Attributor:
             named = self.entity(token)
             if named is not None and named.kind in ("PERSON", "ORG"):
                 return named
+        for token in tokens:  # "She went on:", "From the report:"
+            if token.lower_ in SUBJECT_PRONOUNS or token.lower_ in DOCUMENT_NOUNS:
+                named = self.name(token)
+                if named is not None:
+                    return named
         return None
 
     def adjacent_cue(self, index: int) -> Token | None:
@@ -237,16 +255,23 @@ class Attributor:
         tokens = self.tokens_in(*region)
         for i, tok in enumerate(tokens[:-2]):
             if tok.lower_ == "according" and tokens[i + 1].lower_ == "to":
-                return self.name(
-                    tokens[i + 2].head if tokens[i + 2].dep_ == "compound" else tokens[i + 2]
-                )
+                source = tokens[i + 2]
+                while source.dep_ in ("compound", "det", "poss", "amod") and source.head.i > i:
+                    source = source.head  # "according to its Amazon summary": the summary
+                named = self.name(source)
+                if named is None and source.tag_ in ("NN", "NNS"):
+                    named = descriptor(source)  # whatever it is, the text names it the source
+                return named
         return None
 
     def speaker_of(self, verb: Token) -> Speaker | None:
         """Name the subject of a speech verb, climbing from "adding"/"saying" to the clause's."""
         subject = subject_of(verb)
-        if subject is not None and not self.apart(subject, verb):
+        if subject is not None and not self.apart(subject, verb) and not self.inside[subject.i]:
             return self.name(subject)
+        named = self.between_quote_and(verb)
+        if named is not None:
+            return named
         # The parser lost the subject ('DeBoer said' read as an auxiliary; '…," said retired
         # neurosurgeon Ben Carson, asked …'): a name right before the verb, else right after.
         doc = self.doc
@@ -258,6 +283,25 @@ class Attributor:
                     named = self.name(doc[i])
                     if named is not None:
                         return named
+        return None
+
+    def between_quote_and(self, verb: Token) -> Speaker | None:
+        """Name who stands between a quote and its verb when the parser took a word of the
+        quote for the subject: '“…spamming,” Rosette Pambakian, a Tinder spokeswoman, said'."""
+        doc, start = self.doc, verb.i - 1
+        while start >= 0 and verb.i - start <= MAX_TAIL_TOKENS and not self.inside[start]:
+            start -= 1
+        if start < 0 or not self.inside[start]:
+            return None
+        for i in range(start + 1, verb.i):
+            token = doc[i]
+            while token.dep_ == "compound" and token.head.i < verb.i:
+                token = token.head  # "Rosette" stands for "Rosette Pambakian"
+            known = token.i in self.ent_of or token.tag_ in ("NN", "NNS", "PRP")
+            if known and not token.is_punct:  # not a stray capital ("between May and …")
+                named = self.name(token)
+                if named is not None:
+                    return named
         return None
 
     def apart(self, first: Token, second: Token) -> bool:
@@ -297,9 +341,20 @@ class Attributor:
                 if named is not None and named.kind == "PERSON":
                     return named
         if lower in DOCUMENT_NOUNS:
-            return self.author(token)
+            # "the report concluded": its author if the text names one, else the document
+            return self.author(token) or self.document(token)
         if token.tag_ in ("NN", "NNS") and is_speaker_noun(token.text):
             return self.definite(token) or descriptor(token)
+        return None
+
+    def document(self, token: Token) -> Speaker | None:
+        """Describe an unsigned document as the source: "the report", "a campaign TV ad".
+
+        Only with an article or demonstrative: "her statement" without a resolvable author
+        is no description a reader can use.
+        """
+        if any(c.dep_ == "det" and c.lower_ in _DOCUMENT_DETERMINERS for c in token.children):
+            return descriptor(token)
         return None
 
     def definite(self, token: Token) -> Speaker | None:
@@ -314,7 +369,9 @@ class Attributor:
             found = self.people.recent_organisation(token.i, sentence)
             return Speaker(found, "ORG") if found else None
         if token.tag_ == "NN":
-            found = self.people.recent_subject(token.i, sentence)
+            found = self.people.titled(token.i, token.lower_) or self.people.recent_subject(
+                token.i, sentence
+            )
             return Speaker(found, "PERSON") if found else None
         return None
 
