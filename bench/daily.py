@@ -35,23 +35,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "eval"
 sys.path.insert(0, str(REPO))
 
-from aiosmtpd.controller import Controller  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-
-from briefing.config import Config, parse_config  # noqa: E402
-from briefing.stages.build import build_day  # noqa: E402
-from briefing.stages.crawl import crawl_and_record  # noqa: E402
-from briefing.stages.enrich_along import crawl_and_enrich  # noqa: E402
-from briefing.stages.group import group_pending  # noqa: E402
-from briefing.stages.send import send_briefing  # noqa: E402
-from briefing.store.engine import Store  # noqa: E402
-from briefing.store.models import Article, ArticleUrl, StoryArticle  # noqa: E402
+# The pipeline is imported where it is used: spawned children (the crawl, the enrichment,
+# spaCy's workers) import this script again as their main module, and must stay as small as
+# they are under `briefing run`.
+if TYPE_CHECKING:
+    from briefing.config import Config
+    from briefing.store.engine import Store
 
 
 class Counting:
@@ -94,6 +89,8 @@ def news_day(workdir: Path) -> Iterator[tuple[str, int]]:
 
 
 def make_config(workdir: Path, base: str, smtp_port: int, subscribers: int) -> Config:
+    from briefing.config import parse_config
+
     sources: list[dict[str, Any]] = [
         {"name": f"outlet-{n}", "feeds": [f"{base}/o{n}/rss.xml"]} for n in range(8)
     ]
@@ -116,6 +113,10 @@ def make_config(workdir: Path, base: str, smtp_port: int, subscribers: int) -> C
 
 def grouping_score(store: Store, truth_file: Path) -> dict[str, Any] | None:
     """Score the crawled ECB+ articles' stories against day-truth.json."""
+    from sqlalchemy import select
+
+    from briefing.store.models import Article, ArticleUrl, StoryArticle
+
     sys.path.insert(0, str(EVAL))
     from score_clusters import score  # type: ignore[import-not-found]
 
@@ -144,14 +145,14 @@ class ProcessTree:
     process's last CPU time, so workers of workers (spaCy's) are counted whoever reaps them.
     """
 
-    def __init__(self, exclude: set[int], interval: float = 0.1) -> None:
+    def __init__(self, exclude: set[int], interval: float = 0.25) -> None:
         self.exclude = exclude
         self.interval = interval
         self.peak_total = 0
         self.peak_single = 0
         self.peaks: dict[int, int] = {}  # pid -> its own peak resident memory
+        self.labels: dict[int, str] = {}
         self.cpu: dict[int, float] = {}
-        self.processes: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -169,41 +170,58 @@ class ProcessTree:
             self.sample()
 
     def sample(self) -> None:
-        children: dict[int, list[int]] = {}
-        stats: dict[int, list[str]] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            stats[int(entry.name)] = fields
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-        tree, todo = [], [os.getpid()]
+        """Walk the tree from this process down (/proc/PID/task/TID/children)."""
+        total, todo = 0, [(os.getpid(), 0)]
         while todo:
-            pid = todo.pop()
+            pid, depth = todo.pop()
             if pid in self.exclude:
                 continue
-            tree.append(pid)
-            todo += children.get(pid, [])
-        total = 0
-        for pid in tree:
-            stat = stats.get(pid)
-            if stat is None:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                kids = [
+                    int(kid)
+                    for task in Path(f"/proc/{pid}/task").iterdir()
+                    for kid in (task / "children").read_text().split()
+                ]
+            except (OSError, IndexError):
                 continue
-            # /proc/PID/stat field N is stat[N - 3]: rss is 24, ppid 4, utime and stime 14, 15.
+            todo += [(kid, depth + 1) for kid in kids]
+            # /proc/PID/stat field N is stat[N - 3]: rss is 24, utime and stime 14 and 15.
             rss = int(stat[21]) * PAGE
             total += rss
             self.peak_single = max(self.peak_single, rss)
             self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
             self.cpu[pid] = (int(stat[11]) + int(stat[12])) / TICKS
-            self.processes.add(pid)
+            if pid not in self.labels or self.labels[pid].startswith("spawned"):
+                self.labels[pid] = label(pid, depth)  # a spawned child names itself later
         self.peak_total = max(self.peak_total, total)
+
+    def cpu_by_label(self) -> dict[str, float]:
+        """Add up CPU seconds by kind of process (workers of one kind together)."""
+        by_label: dict[str, float] = {}
+        for pid, seconds in self.cpu.items():
+            name = self.labels.get(pid, "?")
+            by_label[name] = by_label.get(name, 0.0) + seconds
+        return dict(sorted(by_label.items(), key=lambda item: -item[1]))
 
     @property
     def cpu_seconds(self) -> float:
         return sum(self.cpu.values())
+
+
+def label(pid: int, depth: int) -> str:
+    """Name a process of the tree: its own name if it set one, else what it runs, and depth."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        command = name = ""
+    if depth == 0:
+        return "bench"
+    if name.startswith("briefing-"):
+        return f"{name}@{depth}"
+    kinds = {"pdf_worker": "pdf", "resource_tracker": "tracker", "spawn_main": "spawned"}
+    return f"{next((k for key, k in kinds.items() if key in command), name)}@{depth}"
 
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -246,6 +264,15 @@ def run_style(
     style: str, workdir: Path, base: str, truth: Path, subscribers: int, exclude: set[int]
 ) -> StyleRun:
     """Crawl, group, build and send the day into a fresh store in workdir, the given way."""
+    from aiosmtpd.controller import Controller
+
+    from briefing.stages.build import build_day
+    from briefing.stages.crawl import crawl_and_record
+    from briefing.stages.enrich_along import crawl_and_enrich
+    from briefing.stages.group import group_pending
+    from briefing.stages.send import send_briefing
+    from briefing.store.engine import Store
+
     handler = Counting()
     smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
     smtp.start()
@@ -284,10 +311,14 @@ def run_style(
     result.cpu = tree.cpu_seconds
     result.peak_total_mb = tree.peak_total / 2**20
     result.peak_single_mb = tree.peak_single / 2**20
-    result.processes = len(tree.processes)
-    result.largest_mb = sorted((peak / 2**20 for peak in tree.peaks.values()), reverse=True)
-    print(f"  {style} peak memory of the largest processes: "
-          + ", ".join(f"{mb:.0f}" for mb in result.largest_mb[:6]) + " MB")  # fmt: skip
+    result.processes = len(tree.peaks)
+    largest = sorted(tree.peaks.items(), key=lambda item: -item[1])
+    result.largest_mb = [peak / 2**20 for _, peak in largest]
+    by_kind = ", ".join(f"{name} {cpu:.1f}" for name, cpu in tree.cpu_by_label().items())
+    print(f"  {style} CPU s by process (kind@depth): {by_kind}")
+    print(f"  {style} peak memory of the largest processes (kind@depth): "
+          + ", ".join(f"{tree.labels.get(pid, '?')} {peak / 2**20:.0f}"
+                      for pid, peak in largest[:7]) + " MB")  # fmt: skip
     result.score = grouping_score(store, truth)
     store.close()
     return result

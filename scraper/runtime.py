@@ -40,6 +40,14 @@ class EnrichmentCounts:
     def total(self) -> int:
         return self.while_crawling + self.after_crawl
 
+    def describe(self) -> str:
+        """Say it in one line, e.g. for the crawl summary and `briefing run`."""
+        return (
+            f"enriched {self.total} articles: {self.while_crawling} while crawling, "
+            f"{self.after_crawl} after it ({self.seconds_after:.1f} s)"
+            + (f"; stopped early: {self.error}" if self.error else "")
+        )
+
 
 @dataclass(slots=True)
 class CrawlSummary:

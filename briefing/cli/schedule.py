@@ -128,4 +128,6 @@ def run_command(
     done = {"held": "grouped; held for review (nothing sent)"}.get(
         review, "grouped, built and sent"
     )
-    typer.echo(f"run finished: {'crawled, ' if crawl else ''}{done}")
+    enriched = getattr(report.crawl, "enrichment", None)
+    crawled = f"crawled ({enriched.describe()}), " if enriched else "crawled, "
+    typer.echo(f"run finished: {crawled if crawl else ''}{done}")

@@ -135,12 +135,5 @@ def print_summary(summary: CrawlSummary, console: Console) -> None:
     if summary.status == "failed" and summary.every_seed_failed():
         console.print("no feed, sitemap or section page of any source could be read", style="red")
     console.print(f"{summary.status} in {summary.seconds:.1f} s", highlight=False)
-    counts = summary.enrichment
-    if counts is not None:
-        console.print(
-            f"enriched {counts.total} articles: {counts.while_crawling} while crawling, "
-            f"{counts.after_crawl} after it ({counts.seconds_after:.1f} s)"
-            + (f"; stopped early: {counts.error}" if counts.error else ""),
-            highlight=False,
-            markup=False,
-        )
+    if summary.enrichment is not None:
+        console.print(summary.enrichment.describe(), highlight=False, markup=False)

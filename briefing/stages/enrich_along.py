@@ -28,18 +28,20 @@ import signal
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from sqlalchemy import select
 
 from briefing.config import Config
-from briefing.stages.crawl import crawl_and_record, open_store
+from briefing.processes import STOPPING
 from briefing.store.engine import Store
 from briefing.store.models import Article, ArticleNlp
 from scraper.runtime import CrawlSummary, EnrichmentCounts
 
 if TYPE_CHECKING:  # the parent never imports spaCy: only the child enriches
+    from rich.console import Console
+
     from briefing.stages.group import EnrichReport
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,9 @@ def crawl_and_enrich(
     `[nlp] enrich_with_crawl = false`, only crawls.
     """
 
+    # Imported here: the enrichment child imports this module, and needs no Scrapy.
+    from briefing.stages.crawl import crawl_and_record, open_store
+
     def crawl() -> CrawlSummary:
         return crawl_and_record(
             config,
@@ -94,6 +99,7 @@ def crawl_and_enrich(
             summary.enrichment = along.finish()
         else:
             summary.enrichment = along.stop(f"the crawl ended {summary.status}")
+        log.info("%s", summary.enrichment.describe())
     finally:
         along.stop("stopped")  # an exception or a signal: the child must not outlive this
     return summary
@@ -128,7 +134,9 @@ class AlongEnrichment:
             except queue.Empty:
                 if not self.child.is_alive():
                     self._drain()
-                    if not self.finished:
+                    if not self.finished and STOPPING.is_set():  # stopped with the daemon
+                        self.stop("the process was asked to stop")
+                    elif not self.finished:
                         code = self.child.exitcode
                         self._failed(f"the enrichment process died (exit code {code})")
                 continue
@@ -196,6 +204,8 @@ def _enrich_child(config: Config, parent: int, crawl_over: Any, channel: Any) ->
     # terminal's Ctrl-C reaches only the parent, which then stops the group once.
     os.setpgrp()
     signal.signal(signal.SIGTERM, _die_with_workers)
+    with contextlib.suppress(OSError):  # named in ps and top (Linux; 15 characters at most)
+        Path("/proc/self/comm").write_text("briefing-enrich")
     _watch_parent(parent)
     enricher = None
     try:

@@ -24,6 +24,7 @@ from synthetic_site import SiteTruth, serve_site
 
 from briefing.config import Config
 from briefing.nlp.enrich import Enricher, Enrichment
+from briefing.stages import crawl as crawl_stage
 from briefing.stages import enrich_along
 from briefing.stages.enrich_along import crawl_and_enrich
 from briefing.stages.group import enrich_pending, group_pending
@@ -266,7 +267,7 @@ def test_enrich_with_crawl_false_keeps_the_crawl_alone(
 ) -> None:
     config = make_config(tmp_path, sources=[], nlp={"enrich_with_crawl": False})
     crawled = CrawlSummary(per_source={"example": {"stored": 3}})
-    monkeypatch.setattr(enrich_along, "crawl_and_record", lambda *a, **k: crawled)
+    monkeypatch.setattr(crawl_stage, "crawl_and_record", lambda *a, **k: crawled)
 
     def no_child(*args: object) -> None:
         raise AssertionError("an enrichment child was started")
