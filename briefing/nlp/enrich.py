@@ -268,7 +268,9 @@ class Enricher:
         sentences = [" ".join(text[a:b].split()) for a, b in spans]
         kinds = {e.text: e.label for e in entities}
         quotes: list[Quote] = []
-        if doc.has_annotation("DEP"):  # attribution reads the parse; blank pipelines have none
+        # Attribution reads an English parse (speech verbs, Penn tags): blank pipelines have
+        # no parse, and on French it named the wrong speakers, worse than no quote at all.
+        if self.language == ENGLISH and doc.has_annotation("DEP"):
             ent_of = token_entities(doc, entity_at, kinds)
             quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)

@@ -13,8 +13,9 @@ languages we use what installs from PyPI as a real package:
   language-independent "xx" tokenizer is used; Chinese and Japanese are read a character at a
   time, since neither puts spaces between words.
 
-A pipeline without a parser yields no key phrases and no quotes (they need a parse); its
-sentences still feed summaries and its titles still make the headline.
+Key phrases and quotes read an English parse (Penn tags, English speech verbs), so other
+languages get neither; their sentences still feed summaries and their titles make the
+headline.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ UNUSED_COMPONENTS = ("lemmatizer", "attribute_ruler")  # lemmas go unread, as fo
 
 # Kana, CJK ideographs (with extensions and compatibility forms).
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_CHARACTER_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|\s+|[^\w\s]")
+# A number keeps its decimal point ("0.75%" must not end a sentence at "0.").
+_CHARACTER_TOKEN = re.compile(rf"\d+(?:[.,]\d+)*|[{_CJK}]|[^\W{_CJK}]+|\s+|[^\w\s]")
 
 
 class CharacterTokenizer:

@@ -136,7 +136,8 @@ ARTICLES: tuple[Fixture, ...] = (
         "Grève à la SNCF : trafic très perturbé en Île-de-France",
         "La grève des cheminots de la SNCF perturbe fortement le trafic ferroviaire en "
         "Île-de-France ce lundi. Les syndicats réclament une hausse des salaires. "
-        "Le ministre des Transports, Philippe Tabarot, appelle à la reprise du dialogue.",
+        "Le ministre des Transports, Philippe Tabarot, appelle à la reprise du dialogue : "
+        "« Il faut reprendre le dialogue avec les syndicats dès cette semaine », a-t-il déclaré.",
     ),
     _f(
         "fr",
