@@ -28,7 +28,7 @@ from briefing.mail.message import Recipient, build_message
 from briefing.nlp.language_codes import language_name
 from briefing.nlp.languages import language_code, load_language_pipeline
 from briefing.output.render import render_html
-from briefing.stages.build import compose_day
+from briefing.stages.build import build_day, compose_day
 from briefing.stages.group import group_pending
 from briefing.stages.story_export import export_stories
 from briefing.stages.subscribers import active_recipients, add_subscriber
@@ -370,3 +370,20 @@ def test_the_manage_page_lets_a_subscriber_choose_languages(tmp_path: Path, grou
     client.request("POST", f"/manage/{token}", data={"pdf": "yes"})
     found = {r.email: r for r in active_recipients(grouped_day, config)[0]}
     assert found["reader@example.org"].languages == ("ko", "zh")
+
+
+def test_the_web_pages_show_each_storys_language(tmp_path: Path, grouped_day: Store):
+    config = _day_config(tmp_path)
+    build_day(grouped_day, config, DAY_START.date(), now=DAY_START + timedelta(hours=19))
+    site = Site(config.archive.dir, grouped_day, config.briefing.title, config.tz)
+    client = Client(create_app(site))
+    day = client.get(f"/{DAY_START:%Y/%m/%d}/index.html")
+    assert day.status_code == 200
+    for name in ("Japanese", "Chinese", "Korean", "French", "German", "English"):
+        assert f'<span class="language">{name}</span>' in day.text
+    listed = client.get("/stories/")
+    assert listed.status_code == 200 and "<td>Korean</td>" in listed.text
+    with grouped_day.session() as session:
+        korean = next(s.id for s in session.query(Story) if s.profile["language"] == "ko")
+    page = client.get(f"/stories/{korean}.html")
+    assert page.status_code == 200 and '<span class="language">Korean</span>' in page.text

@@ -36,6 +36,7 @@ class StoryLine:
     status: str
     lead: str
     outlet_count: int
+    language: str = "en"  # archives from before languages were shown: English
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ def _story_lines(data: dict[str, Any]) -> tuple[StoryLine, ...]:
             status=str(story.get("status", "")),
             lead=glance.get(story.get("anchor"), "") or next(iter(story.get("summary", [])), ""),
             outlet_count=int(story.get("outlet_count", 0)),
+            language=str(story.get("language") or "en"),
         )
         for story in stories
     )
