@@ -192,8 +192,8 @@ class ProcessTree:
             self.peak_single = max(self.peak_single, rss)
             self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
             self.cpu[pid] = (int(stat[11]) + int(stat[12])) / TICKS
-            if pid not in self.labels or self.labels[pid].startswith("spawned"):
-                self.labels[pid] = label(pid, depth)  # a spawned child names itself later
+            # Every time: a child is first seen before it runs its program or names itself.
+            self.labels[pid] = label(pid, depth)
         self.peak_total = max(self.peak_total, total)
 
     def cpu_by_label(self) -> dict[str, float]:

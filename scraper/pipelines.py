@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import DropItem
 
 from briefing.limits import clip_authors, clip_body, clip_title
-from briefing.store.articles import MAX_URL_LENGTH, ArticleRecord, known_url, save_article
+from briefing.store.articles import MAX_URL_LENGTH, ArticleRecord, save_article
 from scraper.addon import crawl_fingerprints, crawl_store
 from scraper.fingerprint import simhash
 from scraper.items import ArticleItem
@@ -93,18 +93,20 @@ class DuplicatePipeline(_Stage):
     """Recognise an article already stored under another URL, or as a wire copy."""
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
+        # A URL already stored is found by save_article, first thing in its transaction: a
+        # look-up here too cost a session and a query per article.
         item.fingerprint = simhash(item.text)
-        with crawl_store(self.crawler).session() as session:
-            existing = known_url(session, item.url)
-        if existing:
-            item.duplicate_of = existing
-        elif item.fingerprint is not None:
+        if item.fingerprint is not None:
             item.duplicate_of = crawl_fingerprints(self.crawler).nearest(item.fingerprint)
         return item
 
 
 class StorePipeline(_Stage):
     """Write the article (or its extra URLs) to the store, one transaction per item."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.stored_sources: set[str] = set()  # whose row is committed: not written again
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         record = ArticleRecord(
@@ -120,7 +122,12 @@ class StorePipeline(_Stage):
             aliases=item.aliases,
         )
         store = crawl_store(self.crawler)
-        result = store.run(lambda session: save_article(session, record, item.duplicate_of))
+        known = item.source in self.stored_sources
+        result = store.run(
+            lambda session: save_article(session, record, item.duplicate_of, source_known=known)
+        )
+        if result.status == "stored":
+            self.stored_sources.add(item.source)
         self.crawler.stats.inc_value(f"briefing/{result.status}")
         if result.status == "stored" and item.fingerprint is not None:
             crawl_fingerprints(self.crawler).add(result.article_id, item.fingerprint)

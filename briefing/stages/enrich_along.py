@@ -99,9 +99,10 @@ def crawl_and_enrich(
             summary.enrichment = along.finish()
         else:
             summary.enrichment = along.stop(f"the crawl ended {summary.status}")
-        log.info("%s", summary.enrichment.describe())
-    finally:
-        along.stop("stopped")  # an exception or a signal: the child must not outlive this
+    except BaseException:  # an error, Ctrl-C or SIGTERM: the child must not outlive this
+        along.stop("the crawl stopped early")
+        raise
+    log.info("%s", summary.enrichment.describe())
     return summary
 
 
@@ -142,6 +143,8 @@ class AlongEnrichment:
                 continue
             self._read(message)
         self.child.join(timeout=STOP_GRACE_SECONDS)
+        if self.child.is_alive():  # done, but slow to exit: its work is all written
+            _kill_group(self.child)
         return self.counts
 
     def stop(self, why: str) -> EnrichmentCounts:

@@ -108,12 +108,18 @@ def ensure_source(session: Session, name: str, language: str | None = None) -> N
 
 
 def save_article(
-    session: Session, record: ArticleRecord, duplicate_of: str | None = None
+    session: Session,
+    record: ArticleRecord,
+    duplicate_of: str | None = None,
+    *,
+    source_known: bool = False,
 ) -> SaveResult:
     """Store record, or attach its URLs to the article it duplicates.
 
     duplicate_of is the id of a stored article with near-identical text (a wire copy); the
     caller finds it with a FingerprintIndex. A URL seen before is a duplicate whatever the text.
+    source_known: the caller has seen record.source's row committed (a crawl writes one
+    source's articles by the thousand), so it is not written again.
     Raises ValueError for a canonical URL longer than MAX_URL_LENGTH, on every store alike.
     """
     record.url = without_nul(record.url)
@@ -129,7 +135,8 @@ def save_article(
         _save_copy(session, record, duplicate_of)
         return SaveResult("duplicate_content", duplicate_of)
     article_id = record.id or article_id_for(record.url)
-    ensure_source(session, record.source, record.language)
+    if not source_known:
+        ensure_source(session, record.source, record.language)
     inserted = _insert_ignore(session, Article, _row(record, article_id))
     if not inserted:  # another writer stored the same URL or id a moment ago
         winner = known_url(session, record.url) or article_id
