@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(EVAL))
 
 from briefing.stories.clustering import STOP_WORDS  # noqa: E402
-from briefing.stories.tracking import ArticleFeatures, GroupingParams, Story, group  # noqa: E402
+from briefing.stories.tracking import ArticleFeatures, GroupingParams, StoryState, group  # noqa: E402
 
 NOW = datetime(2024, 3, 1, 18, tzinfo=UTC)
 GRID_K = (3, 4, 5, 6, 8)
@@ -97,7 +97,7 @@ def features(rows: list[dict], nlp: dict[str, tuple], dated: str = "") -> list[A
     return out
 
 
-def predictions(stories: list[Story]) -> dict[str, str]:
+def predictions(stories: list[StoryState]) -> dict[str, str]:
     """Map article id -> story id."""
     return {a: s.id for s in stories for a in s.article_ids}
 
@@ -213,7 +213,7 @@ def incremental(articles, gold, params: GroupingParams, seed: int, days: int = 3
     """Spread articles over days at random, group day by day, score the final stories."""
     rng = random.Random(seed)
     start = NOW - timedelta(days=days)
-    stories: list[Story] = []
+    stories: list[StoryState] = []
     day_of = {a.id: rng.randrange(days) for a in articles}
     for day in range(days):
         morning = start + timedelta(days=day, hours=6)
@@ -301,7 +301,7 @@ def child(path: Path) -> None:
     """Group the pickled days in turn; print seconds, memory and predictions as JSON."""
     payload = pickle.loads(path.read_bytes())
     before = peak_rss_mb()
-    stories: list[Story] = []
+    stories: list[StoryState] = []
     seconds, cpu = [], []
     seen: list[ArticleFeatures] = []
     for number, day in enumerate(payload["days"]):

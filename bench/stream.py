@@ -36,7 +36,7 @@ sys.path.insert(0, str(EVAL))
 from briefing.stories.tracking import (  # noqa: E402
     ArticleFeatures,
     GroupingParams,
-    Story,
+    StoryState,
     group,
     touched_stories,
 )
@@ -101,13 +101,13 @@ def features(day: list[dict], nlp: dict[str, tuple]) -> list[ArticleFeatures]:
     ]
 
 
-def predictions(stories: list[Story]) -> dict[str, str]:
+def predictions(stories: list[StoryState]) -> dict[str, str]:
     return {a: s.id for s in stories for a in s.article_ids}
 
 
 def stream(runs: list[tuple[datetime, list[ArticleFeatures]]], params: GroupingParams):
     """Group run after run, feeding each the open stories and their articles."""
-    stories: list[Story] = []
+    stories: list[StoryState] = []
     seen: dict[str, ArticleFeatures] = {}
     moved = 0
     for now, batch in runs:
@@ -142,7 +142,7 @@ def shuffled_runs(days: list[list[ArticleFeatures]], seed: int) -> list[tuple[da
     return runs
 
 
-def related_quality(stories: list[Story], gold: dict[str, str]) -> str:
+def related_quality(stories: list[StoryState], gold: dict[str, str]) -> str:
     """Compare "related" links with gold sibling events (same ECB+ topic, another event)."""
     main = {}
     for s in stories:
@@ -291,7 +291,7 @@ def cost_child(path: Path) -> None:
     from grouping import peak_rss_mb
 
     days = pickle.loads(path.read_bytes())
-    stories: list[Story] = []
+    stories: list[StoryState] = []
     seen: dict[str, ArticleFeatures] = {}
     regrouped = 0
     for day in days:

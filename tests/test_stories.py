@@ -15,14 +15,16 @@ from briefing.stories.clustering import GroupingParams, time_decay
 from briefing.stories.topics import matched, topic_hits
 from briefing.stories.tracking import (
     ArticleFeatures,
-    Story,
+    StoryState,
     Topic,
     group,
     story_label,
 )
 
 
-def match_topics(story: Story, articles: list[ArticleFeatures], topics: list[Topic]) -> list[str]:
+def match_topics(
+    story: StoryState, articles: list[ArticleFeatures], topics: list[Topic]
+) -> list[str]:
     """Judge a story's topics on its own articles, as grouping does."""
     own = [a for a in articles if a.id in set(story.article_ids)]
     return matched(topic_hits(own, topics), len(own), topics)
@@ -72,28 +74,28 @@ def evening(n: int) -> datetime:
     return START + timedelta(days=n, hours=20)
 
 
-def run_days(last: int, **kwargs) -> list[Story]:
+def run_days(last: int, **kwargs) -> list[StoryState]:
     """Group day 1 .. last, one run a day, feeding each run the stories of the last."""
-    stories: list[Story] = []
+    stories: list[StoryState] = []
     for n in range(1, last + 1):
         stories = group(day(n), stories, now=evening(n), members=ARTICLES, display=show, **kwargs)
     return stories
 
 
-def story_of(stories: list[Story], article_id: str) -> Story:
+def story_of(stories: list[StoryState], article_id: str) -> StoryState:
     """Return the one story holding an article."""
     holding = [s for s in stories if article_id in s.article_ids]
     assert len(holding) == 1, f"{article_id} is in {len(holding)} stories"
     return holding[0]
 
 
-def partition(stories: list[Story]) -> set[frozenset[str]]:
+def partition(stories: list[StoryState]) -> set[frozenset[str]]:
     """Return the stories as sets of article ids."""
     return {frozenset(s.article_ids) for s in stories}
 
 
 @pytest.fixture(scope="module")
-def after_three_days() -> list[Story]:
+def after_three_days() -> list[StoryState]:
     return run_days(3, topics=TOPICS)
 
 
@@ -118,17 +120,17 @@ def test_confusable_siblings_stay_apart() -> None:
     assert partition(stories) == {ids & day_one for ids in expected if ids & day_one}
 
 
-def test_summits_days_apart_stay_apart(after_three_days: list[Story]) -> None:
+def test_summits_days_apart_stay_apart(after_three_days: list[StoryState]) -> None:
     assert story_of(after_three_days, "kyodo-0913-g7") is not story_of(
         after_three_days, "jakpost-0914-asean"
     )
 
 
-def test_later_days_join_their_story(after_three_days: list[Story]) -> None:
+def test_later_days_join_their_story(after_three_days: list[StoryState]) -> None:
     assert partition(after_three_days) == {frozenset(ids) for ids in GOLD.values()}
 
 
-def test_every_article_in_exactly_one_story(after_three_days: list[Story]) -> None:
+def test_every_article_in_exactly_one_story(after_three_days: list[StoryState]) -> None:
     placed = [a for s in after_three_days for a in s.article_ids]
     assert sorted(placed) == sorted(a.id for a in ARTICLES)
 
@@ -151,7 +153,7 @@ def test_closed_stories_take_no_articles() -> None:
     assert all(s.status == "closed" for s in late if s.id != story_of(late, "yna-0914-sullivan").id)
 
 
-def test_ids_are_stable_and_come_from_the_first_article(after_three_days: list[Story]) -> None:
+def test_ids_are_stable_and_come_from_the_first_article(after_three_days: list[StoryState]) -> None:
     first = group(day(1), [], now=evening(1))
     nk_day_one = story_of(first, "yna-0913-kim-putin")
     assert story_of(after_three_days, "kcna-0915-kim-returns").id == nk_day_one.id
@@ -162,7 +164,7 @@ def test_ids_are_stable_and_come_from_the_first_article(after_three_days: list[S
     assert alone[0].id == nk_day_one.id
 
 
-def test_first_and_last_seen(after_three_days: list[Story]) -> None:
+def test_first_and_last_seen(after_three_days: list[StoryState]) -> None:
     nk = story_of(after_three_days, "yna-0913-kim-putin")
     assert nk.first_seen == START + timedelta(days=1, hours=7)
     assert nk.last_seen == START + timedelta(days=3, hours=6)
@@ -172,7 +174,7 @@ def test_first_and_last_seen(after_three_days: list[Story]) -> None:
     assert undated[0].first_seen == undated[0].last_seen == evening(1)
 
 
-def test_labels_read_like_a_headline(after_three_days: list[Story]) -> None:
+def test_labels_read_like_a_headline(after_three_days: list[StoryState]) -> None:
     labels = {s.id: s.label for s in after_three_days}
     assert labels[story_of(after_three_days, "yna-0913-kim-putin").id] == "DPRK–Russia: arms talks"
     assert labels[story_of(after_three_days, "aa-0913-malatya-quake").id] == (
@@ -189,7 +191,7 @@ def test_label_kept_while_the_leading_entities_hold() -> None:
     before = story_of(first, "yna-0913-kim-putin")
     after = story_of(later, "yna-0913-kim-putin")
     assert after.label == before.label
-    shifted = Story(
+    shifted = StoryState(
         before.id,
         "Old label",
         before.article_ids,
@@ -221,7 +223,7 @@ def test_story_label_from_articles() -> None:
     assert story_label([bare]) == "Parliament passes the budget bill after a long…"
 
 
-def test_topics_tag_matching_stories(after_three_days: list[Story]) -> None:
+def test_topics_tag_matching_stories(after_three_days: list[StoryState]) -> None:
     tagged = {s.id: s.topics for s in after_three_days}
     assert tagged[story_of(after_three_days, "yna-0913-kim-putin").id] == [ARMS_TALKS.name]
     assert tagged[story_of(after_three_days, "aa-0913-malatya-quake").id] == [QUAKES.name]
@@ -229,7 +231,7 @@ def test_topics_tag_matching_stories(after_three_days: list[Story]) -> None:
     assert tagged[story_of(after_three_days, "kyodo-0913-g7").id] == []
 
 
-def test_match_topics_needs_half_the_articles(after_three_days: list[Story]) -> None:
+def test_match_topics_needs_half_the_articles(after_three_days: list[StoryState]) -> None:
     g7 = story_of(after_three_days, "kyodo-0913-g7")
     russia_sanctions = Topic("Russia sanctions", ["Russia"], ["sanction"])
     assert match_topics(g7, ARTICLES, [russia_sanctions, ARMS_TALKS]) == ["Russia sanctions"]
@@ -241,7 +243,7 @@ def test_match_topics_needs_half_the_articles(after_three_days: list[Story]) -> 
 
 def test_grouping_is_deterministic() -> None:
     first = run_days(3, topics=TOPICS)
-    shuffled: list[Story] = []
+    shuffled: list[StoryState] = []
     for n in (1, 2, 3):
         batch = day(n)
         random.Random(n).shuffle(batch)
@@ -260,7 +262,7 @@ def test_rerun_with_the_same_articles_changes_nothing() -> None:
     assert {s.status for s in again} == {"quiet"}
 
 
-def test_profiles_are_small_and_serialisable(after_three_days: list[Story]) -> None:
+def test_profiles_are_small_and_serialisable(after_three_days: list[StoryState]) -> None:
     params = GroupingParams()
     for story in after_three_days:
         encoded = json.dumps(story.profile)
@@ -282,7 +284,7 @@ def test_time_decay_spares_a_day_then_falls_to_a_floor() -> None:
 def test_many_unrelated_open_stories_change_nothing() -> None:
     # Thousands of open stories that nothing today resembles must not sway today's grouping.
     unrelated = [
-        Story(
+        StoryState(
             f"s-old-{i}",
             f"Old story {i}",
             [f"old-{i}"],
@@ -296,7 +298,7 @@ def test_many_unrelated_open_stories_change_nothing() -> None:
         )
         for i in range(3000)
     ]
-    stories: list[Story] = unrelated
+    stories: list[StoryState] = unrelated
     for n in (1, 2, 3):
         stories = group(day(n), stories, now=evening(n), members=ARTICLES)
     grouped = [s for s in stories if not s.id.startswith("s-old-")]

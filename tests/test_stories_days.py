@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from support.quakes import ACEH, EVERYTHING, EXPECTED, JAVA, START
 
-from briefing.stories.tracking import ArticleFeatures, Story, group
+from briefing.stories.tracking import ArticleFeatures, StoryState, group
 
 
 def by_day(articles: list[ArticleFeatures]) -> list[list[ArticleFeatures]]:
@@ -18,16 +18,16 @@ def by_day(articles: list[ArticleFeatures]) -> list[list[ArticleFeatures]]:
     return [days[d] for d in sorted(days)]
 
 
-def run(batches: list[list[ArticleFeatures]]) -> list[Story]:
+def run(batches: list[list[ArticleFeatures]]) -> list[StoryState]:
     """Group batch after batch, each run at the time of its latest article."""
-    stories: list[Story] = []
+    stories: list[StoryState] = []
     for batch in batches:
         now = max(a.published_at for a in batch if a.published_at) + timedelta(minutes=5)
         stories = group(batch, stories, now=now, members=EVERYTHING)
     return stories
 
 
-def partition(stories: list[Story]) -> set[frozenset[str]]:
+def partition(stories: list[StoryState]) -> set[frozenset[str]]:
     return {frozenset(s.article_ids) for s in stories if s.article_ids}
 
 

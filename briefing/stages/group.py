@@ -25,8 +25,13 @@ from briefing.store.engine import Store
 from briefing.store.locking import ENRICH_LOCK, store_lock
 from briefing.store.models import Article, ArticleNlp, Story, StoryArticle, StoryLink, utcnow
 from briefing.stories.topics import Topic
-from briefing.stories.tracking import ArticleFeatures, GroupingParams, group, touched_stories
-from briefing.stories.tracking import Story as StoryState
+from briefing.stories.tracking import (
+    ArticleFeatures,
+    GroupingParams,
+    StoryState,
+    group,
+    touched_stories,
+)
 
 log = logging.getLogger(__name__)
 ENRICH_BATCH = 256

@@ -34,7 +34,7 @@ MAX_LINKS = 10  # related stories remembered per story
 
 
 @dataclass(slots=True)
-class Story:
+class StoryState:
     """A group of articles about one event, as it stands after a grouping run."""
 
     id: str
@@ -63,7 +63,7 @@ class StoryBuilder:
     topics: Sequence[Topic]
     placed: frozenset[str] = frozenset()  # the articles this run re-grouped
 
-    def unchanged(self, story: Story, status: str, related: Sequence[str] = ()) -> Story:
+    def unchanged(self, story: StoryState, status: str, related: Sequence[str] = ()) -> StoryState:
         """Copy a story with a new status (and any new related links)."""
         return replace(
             story,
@@ -77,12 +77,12 @@ class StoryBuilder:
     def story(
         self,
         story_id: str,
-        old: Story | None,
+        old: StoryState | None,
         articles: Sequence[ArticleFeatures],
         fresh: set[str],
         vectors: Mapping[str, Mapping[str, float]],
         related: Sequence[str],
-    ) -> Story:
+    ) -> StoryState:
         """Return the story holding exactly these articles, continuing old when given."""
         gained = any(a.id in fresh for a in articles)
         given = {a.id for a in articles}
@@ -99,7 +99,7 @@ class StoryBuilder:
             status = "new" if gained else "quiet"
         else:
             status = "developing" if gained else "quiet"
-        return Story(
+        return StoryState(
             id=story_id,
             label=label,
             article_ids=[*(a.id for a in ordered), *kept],
@@ -112,7 +112,7 @@ class StoryBuilder:
         )
 
     def _label(
-        self, old: Story | None, profile: dict[str, Any], ordered: Sequence[ArticleFeatures]
+        self, old: StoryState | None, profile: dict[str, Any], ordered: Sequence[ArticleFeatures]
     ) -> tuple[str, list[str]]:
         """Keep the old label while its entities still lead; else make a new one."""
         if old is not None and old.label:
@@ -125,7 +125,7 @@ class StoryBuilder:
         label = compose_label(shown, phrase, self.display, fallback=fallback)
         return label or short_title(ordered[0].title) or ordered[0].id, shown
 
-    def _topics(self, profile: dict[str, Any], size: int, old: Story | None) -> list[str]:
+    def _topics(self, profile: dict[str, Any], size: int, old: StoryState | None) -> list[str]:
         if self.topics:
             return matched(profile["topic_hits"], size, self.topics)
         return list(old.topics) if old is not None else []

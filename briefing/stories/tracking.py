@@ -21,13 +21,13 @@ from briefing.stories.clustering import ENGLISH, ArticleFeatures, GroupingParams
 from briefing.stories.crosslingual import cross_language_links
 from briefing.stories.labels import story_label
 from briefing.stories.regroup import Counts, Regrouped, regroup_by_language, touched
-from briefing.stories.story_build import Story, StoryBuilder, when
+from briefing.stories.story_build import StoryBuilder, StoryState, when
 from briefing.stories.topics import Topic
 
 __all__ = [
     "ArticleFeatures",
     "GroupingParams",
-    "Story",
+    "StoryState",
     "Topic",
     "group",
     "is_open",
@@ -45,7 +45,7 @@ def story_id(first_article_id: str) -> str:
     return "s-" + hashlib.sha1(first_article_id.encode()).hexdigest()[:16]
 
 
-def is_open(story: Story, now: datetime, params: GroupingParams = GroupingParams()) -> bool:
+def is_open(story: StoryState, now: datetime, params: GroupingParams = GroupingParams()) -> bool:
     """Tell whether a story may still gain articles: it was active within close_after_days."""
     last = story.last_seen or story.first_seen
     return last is None or as_utc(now) - as_utc(last) <= timedelta(days=params.close_after_days)
@@ -53,7 +53,7 @@ def is_open(story: Story, now: datetime, params: GroupingParams = GroupingParams
 
 def touched_stories(
     new_articles: Sequence[ArticleFeatures],
-    open_stories: Sequence[Story],
+    open_stories: Sequence[StoryState],
     *,
     now: datetime,
     params: GroupingParams = GroupingParams(),
@@ -79,21 +79,21 @@ def touched_stories(
     return found
 
 
-def story_language(story: Story) -> str:
+def story_language(story: StoryState) -> str:
     """Return a story's language (stories from before languages were told apart: English)."""
     return str(story.profile.get("language") or ENGLISH)
 
 
 def group(
     new_articles: Sequence[ArticleFeatures],
-    open_stories: Sequence[Story],
+    open_stories: Sequence[StoryState],
     *,
     now: datetime,
     members: Iterable[ArticleFeatures] = (),
     params: GroupingParams = GroupingParams(),
     display: Callable[[str], str] = str,
     topics: Sequence[Topic] = (),
-) -> list[Story]:
+) -> list[StoryState]:
     """Put every new article in exactly one story; return the given stories updated, then new ones.
 
     members are the articles of the open stories (at least of those touched_stories names):
@@ -134,7 +134,7 @@ def group(
     return _linked_across_languages(_in_order(open_stories, active, updated, new, build))
 
 
-def _linked_across_languages(stories: list[Story]) -> list[Story]:
+def _linked_across_languages(stories: list[StoryState]) -> list[StoryState]:
     """Link each open non-English story to the English stories naming the same people and things.
 
     Both stories keep their articles: the link only shows each beside the other ("Related").
@@ -156,16 +156,16 @@ def _linked_across_languages(stories: list[Story]) -> list[Story]:
 
 
 def _in_order(
-    open_stories: Sequence[Story],
-    active: Sequence[Story],
-    updated: dict[str, Story],
-    new: Sequence[Story],
+    open_stories: Sequence[StoryState],
+    active: Sequence[StoryState],
+    updated: dict[str, StoryState],
+    new: Sequence[StoryState],
     build: StoryBuilder,
-) -> list[Story]:
+) -> list[StoryState]:
     """Return the given stories (updated, quiet or closed) in their order, then the new ones."""
     still_open = {s.id for s in active}
 
-    def status(story: Story) -> str:
+    def status(story: StoryState) -> str:
         if story.status == "merged":  # its articles live on in another story
             return "merged"
         return "quiet" if story.id in still_open else "closed"
@@ -183,18 +183,18 @@ def _unique(articles: Iterable[ArticleFeatures]) -> list[ArticleFeatures]:
 def _apply(
     window: Regrouped,
     nodes: Sequence[ArticleFeatures],
-    moving: Sequence[Story],
+    moving: Sequence[StoryState],
     fresh: set[str],
     build: StoryBuilder,
-) -> tuple[dict[str, Story], list[Story]]:
+) -> tuple[dict[str, StoryState], list[StoryState]]:
     """Turn the window's clusters back into stories: continued, new, or merged away."""
     by_id = {s.id: s for s in moving}
     ids = [
         owner or _new_id([nodes[i] for i in members], fresh, build.now)
         for owner, members in zip(window.owners, window.clusters, strict=True)
     ]
-    updated: dict[str, Story] = {}
-    new: list[Story] = []
+    updated: dict[str, StoryState] = {}
+    new: list[StoryState] = []
     for n, members in enumerate(window.clusters):
         articles = [nodes[i] for i in members]
         related = [ids[other] for other, _ in window.related[n]]
@@ -208,12 +208,12 @@ def _apply(
 
 
 def _merged_away(
-    story: Story,
+    story: StoryState,
     window: Regrouped,
     nodes: Sequence[ArticleFeatures],
     ids: list[str],
     build: StoryBuilder,
-) -> Story:
+) -> StoryState:
     """Return a story whose articles all joined other stories, pointing at the main one."""
     where = {nodes[i].id: n for n, members in enumerate(window.clusters) for i in members}
     taken = [where[a] for a in story.article_ids if a in where]
