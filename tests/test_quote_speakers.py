@@ -126,3 +126,50 @@ def test_according_to_names_its_source(enricher: Enricher) -> None:
     )
     (quote,) = enricher.enrich("", text).quotes
     assert quote.speaker == "its online summary"
+
+
+def test_a_list_of_quoted_slogans_is_no_quote(enricher: Enricher) -> None:
+    text = (
+        'With signs reading "Quebec please separate now," "Build more pipelines" and "The UN '
+        'is a scam," about 100 protesters rallied downtown.'
+    )
+    assert enricher.enrich("", text).quotes == []
+
+
+def test_an_unattributed_scare_phrase_is_left_out_but_a_spoken_one_kept(
+    enricher: Enricher,
+) -> None:
+    text = (
+        'The state removed voters from the lists in a "use it or lose it" approach.\n'
+        'The council passed the "first come, first served" rule on Monday.\n'
+        '"We will not accept it," Mayor Ann Kerr said.'
+    )
+    assert speakers(enricher.enrich("", text)) == [("We", "Ann Kerr")]
+
+
+def test_the_mayor_of_an_article_about_one_mayor(enricher: Enricher) -> None:
+    text = (
+        "Surrey mayoral candidate Doug McCallum promised a SkyTrain line.\n"
+        "McCallum won the election in October. McCallum then cancelled the arena.\n"
+        "The council agreed with the plan on Monday night.\n"
+        "Ice rinks were busy all winter in the city, and parents were angry.\n"
+        '"We have seen declining use of ice for hockey for nine years," the mayor told '
+        "reporters."
+    )
+    assert speakers(enricher.enrich("", text)) == [("We", "Doug McCallum")]
+
+
+def test_an_age_describes_the_speaker(enricher: Enricher) -> None:
+    text = "I labelled one of the animals a dad.\n“No, that is the mom,” says my two-year-old."
+    (quote,) = enricher.enrich("", text).quotes
+    assert quote.speaker_type == "DESCRIPTOR" and quote.speaker.endswith("two-year-old")
+
+
+def test_whose_words_a_quoted_phrase_is(enricher: Enricher) -> None:
+    text = (
+        "Donald Trump spoke in South Carolina on Monday.\n"
+        "His standing improved after Trump's call for \"a total and complete ban on all "
+        'visitors" last week.'
+    )
+    (quote,) = enricher.enrich("", text).quotes
+    assert quote.speaker == "Donald Trump"

@@ -87,7 +87,16 @@ def is_usable(sentence: str, *, min_words: int = MIN_WORDS) -> bool:
         return False
     if sentence.lstrip()[:1] in "\"“‘'" or is_furniture(sentence):
         return False  # a quote opening the sentence reads as a pull quote, not a summary
+    if _unbalanced_quote(sentence):
+        return False  # 'We know how to look," she said.': the tail of a quote cut in two
     return quoted_share(sentence) < 0.5
+
+
+def _unbalanced_quote(sentence: str) -> bool:
+    """Tell whether a sentence closes a double quote it never opened, or opens one it never
+    closes: a piece of a longer quotation."""
+    straight = sentence.count('"')
+    return straight % 2 == 1 or sentence.count("“") != sentence.count("”")
 
 
 def candidates(articles: Sequence[Sequence[str]], *, min_words: int = MIN_WORDS) -> list[Candidate]:

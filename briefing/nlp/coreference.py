@@ -14,6 +14,7 @@ from briefing.nlp.speech import HONORIFIC_GENDER, PRONOUNS_FEMALE, PRONOUNS_MALE
 
 _SUBJECTS = frozenset({"nsubj", "nsubjpass"})
 RECENT_SENTENCES = 3  # a subject this close is who a following he/she usually means
+PROMINENT_MENTIONS = 3  # named this often, and twice as often as anyone else: the subject
 NEAR_SENTENCES = 1  # a person named this close, in any role, beats the last speaker quoted
 # Words that stand before a name as its title and come back alone as "the mayor said".
 _TITLE_TAGS = frozenset({"NN", "NNP"})
@@ -110,6 +111,15 @@ class People:
             if mention.subject:
                 return mention.name
         return None
+
+    def prominent(self) -> str | None:
+        """Return the person the article is about: named most often, clearly ahead."""
+        counts = Counter(m.name for m in self.mentions).most_common(2)
+        if not counts or counts[0][1] < PROMINENT_MENTIONS:
+            return None
+        if len(counts) > 1 and counts[1][1] * 2 > counts[0][1]:
+            return None
+        return counts[0][0]
 
     def titled(self, token_index: int, title: str) -> str | None:
         """Return the person last named with a title before a token: "Mayor Doug McCallum"."""

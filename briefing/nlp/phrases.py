@@ -78,7 +78,19 @@ def sentence_spans(
             fixed[-1] = _trim(text, fixed[-1][0], end)
             continue
         fixed.append(_trim(text, start, end))
-    return fixed
+    return _rejoin(text, fixed)
+
+
+def _rejoin(text: str, spans: list[Region]) -> list[Region]:
+    """Join back a sentence the parser cut in two within a paragraph: the second half opens
+    lower-case ("…starting line-up | but it appears…"), and neither half can stand alone."""
+    joined: list[Region] = []
+    for start, end in spans:
+        if joined and text[start].islower() and "\n" not in text[joined[-1][1] : start]:
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def _skip_space(text: str, i: int, end: int) -> int:

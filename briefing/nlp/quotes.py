@@ -15,6 +15,9 @@ from briefing.nlp.speech import SPEECH_FORMS
 __all__ = ["MIN_QUOTE_WORDS", "Quote", "QuoteSpan", "Region", "extract_quotes", "find_quote_spans"]
 
 MIN_QUOTE_WORDS = 3  # shorter quoted strings are scare quotes or titles ("advance")
+# A quoted phrase this short inside a sentence, with no speaker, is a phrase the writer
+# marks, not a quote a reader can use: it is left out, as issue 14 asks of unattributed ones.
+FRAGMENT_WORDS = 6
 
 
 @dataclass(slots=True)
@@ -98,10 +101,31 @@ def extract_quotes(
         unnamed = speaker is None or speaker.kind == DESCRIPTOR
         if len(words) < MIN_QUOTE_WORDS or (unnamed and _is_title(words)):
             continue
+        if speaker is None and _listed(text, spans, index):
+            continue  # 'signs reading “Quebec please separate,” “Build pipelines” and …'
+        if (
+            speaker is None
+            and len(words) < FRAGMENT_WORDS
+            and not _opens_sentence(attributor, span)
+        ):
+            continue  # 'a "use it or lose it" approach': a phrase nobody is said to have said
+
         name, kind = (speaker.name, speaker.kind) if speaker else (None, None)
         sentence = max(attributor.sentence_of(span.start), 0)
         quotes.append(Quote(quoted, name, verb, sentence, kind))
     return quotes
+
+
+def _listed(text: str, spans: Sequence[QuoteSpan], index: int) -> bool:
+    """Tell whether a quote is one of a list of quoted slogans, terms or titles: only commas,
+    "and" or "or" stand between it and the quote before or after it."""
+    for before, after in ((index - 1, index), (index, index + 1)):
+        if before < 0 or after >= len(spans):
+            continue
+        gap = text[spans[before].end + 1 : spans[after].open].strip(" ,;")
+        if spans[before].para_start == spans[after].para_start and gap in ("", "and", "or"):
+            return True
+    return False
 
 
 def _continues(text: str, prior: QuoteSpan, span: QuoteSpan) -> bool:

@@ -137,6 +137,11 @@ def token_entities(doc: Doc, entity_at: Mapping[int, str], kinds: dict[str, str]
     return ent_of
 
 
+def is_title_word(word: str) -> bool:
+    """Tell whether a word is a person's title ("mayor", "senator")."""
+    return bool(_PERSON_TITLE_WORD.match(word))
+
+
 def _surname_of_someone(word: str, kinds: Mapping[str, str]) -> bool:
     """Tell whether a word is the last name of a person named in full ("Matlow said")."""
     return any(kind == "PERSON" and name.endswith(" " + word) for name, kind in kinds.items())

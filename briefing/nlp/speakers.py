@@ -14,6 +14,7 @@ from briefing.nlp.speaker_names import (
     SPEAKER_KINDS,
     Speaker,
     descriptor,
+    is_title_word,
     proper_name,
     subject_of,
 )
@@ -39,6 +40,12 @@ _NOT_REPORTING = frozenset(
     became seem seems seemed want wants wanted need needs needed""".split()
 )
 _NAME_DEPS = frozenset({"compound", "appos", "nmod", "npadvmod"})
+# Nouns for what someone said: their owner ("Trump's call for", "her claim that") spoke.
+_WORDS_NOUNS = frozenset(
+    """call calls claim claims remark remarks comment comments words statement promise pledge
+    vow warning description phrase slogan line quip joke plea demand question answer reply
+    response message tweet assertion insistence admission suggestion argument""".split()
+)
 _DOCUMENT_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those"})
 _PHRASAL = frozenset({"for", "on", "upon", "off", "to", "in", "up"})  # "call for", "add to"
 
@@ -167,6 +174,12 @@ class Attributor:
         for token in self.tokens_in(span.start, span.end):
             head, steps = token.head, 0
             while not self.inside[head.i] and steps < 4 and head.idx >= span.para_start:
+                if head.lower_ in _WORDS_NOUNS and head.tag_.startswith("NN"):
+                    # "Trump's call for “a total and complete ban”": whose words they are
+                    owner = next((c for c in head.children if c.dep_ == "poss"), None)
+                    named = self.name(owner) if owner is not None else None
+                    if named is not None and named.kind != DESCRIPTOR:
+                        return named
                 if head.tag_.startswith("VB") and head.lower_ not in _NOT_REPORTING:
                     subject = next((c for c in head.children if c.dep_ == "nsubj"), None)
                     if subject is not None and not self.inside[subject.i]:
@@ -345,6 +358,8 @@ class Attributor:
             return self.author(token) or self.document(token)
         if token.tag_ in ("NN", "NNS") and is_speaker_noun(token.text):
             return self.definite(token) or descriptor(token)
+        if lower in ("old", "olds") and any(c.lower_ in ("year", "years") for c in token.children):
+            return descriptor(token)  # "says my two-year-old", "said the 46-year-old"
         return None
 
     def document(self, token: Token) -> Speaker | None:
@@ -372,6 +387,8 @@ class Attributor:
             found = self.people.titled(token.i, token.lower_) or self.people.recent_subject(
                 token.i, sentence
             )
+            if found is None and is_title_word(token.lower_):
+                found = self.people.prominent()  # "the mayor" of an article about one mayor
             return Speaker(found, "PERSON") if found else None
         return None
 

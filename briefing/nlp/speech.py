@@ -91,7 +91,8 @@ SPEAKER_NOUNS = frozenset(
     post tweet ad video magazine journal outlet station utility bank regulator regulators
     insider insiders person people man woman men women worker workers employee employees
     member members user users fan fans customer customers crowd crowds audience spectators
-    demonstrators marchers protesters""".split()
+    demonstrators marchers protesters citizen citizens host guest guests passenger passengers
+    patient patients""".split()
 )
 _PERSON_SUFFIXES = ("er", "or", "ist", "ian", "ant", "ent", "man", "woman", "person", "ee")
 
