@@ -12,12 +12,15 @@ from datetime import date
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from briefing.config import MailConfig, SmtpConfig
 from briefing.files import atomic_write
 from briefing.mail.message import FlatMessage, MailError
 from briefing.network import is_loopback
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,34 @@ class OutboxTransport:
         """Nothing to release."""
 
 
+class _Smtp(smtplib.SMTP):
+    """smtplib's SMTP with its dot-stuffing done by bytes.replace instead of a regex.
+
+    smtplib stuffs with re.sub(rb"(?m)^\\.", ...), which tests every position: 8 ms for a
+    briefing with its PDF (800 KB), as long as the rest of a message's sending. A line
+    starts after each b"\\n", so replacing b"\\n." and a leading b"." is the same edit.
+    """
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        """Send the message after DATA (bytes as they are; str goes to smtplib's own)."""
+        if not isinstance(msg, bytes):
+            return super().data(msg)
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        stuffed = msg.replace(b"\n.", b"\n..")
+        if stuffed.startswith(b"."):
+            stuffed = b"." + stuffed
+        self.send(stuffed)
+        self.send(b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n")
+        return self.getreply()
+
+
+class _SmtpTls(_Smtp, smtplib.SMTP_SSL):
+    """The same over implicit TLS."""
+
+
 class SmtpTransport:
     """Send through an SMTP server, reusing one connection for a run."""
 
@@ -130,11 +161,11 @@ class SmtpTransport:
         settings = self.settings
         connection: smtplib.SMTP
         if settings.security == "tls":
-            connection = smtplib.SMTP_SSL(
+            connection = _SmtpTls(
                 settings.host, settings.port, timeout=settings.timeout, context=self._context()
             )
         else:
-            connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            connection = _Smtp(settings.host, settings.port, timeout=settings.timeout)
         try:
             connection.ehlo()
             if settings.security == "starttls":

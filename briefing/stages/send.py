@@ -2,7 +2,9 @@
 
 A deliveries row per (day, recipient) goes pending -> sending -> sent | failed. The row is
 marked `sending`, with a Message-ID chosen before the first attempt, and committed before
-the message is handed over; it is marked `sent` as soon as the transport returns.
+the message is handed over; it is marked `sent` once the transport returns, in the same
+transaction that claims the next row (one commit per message), so before the next message
+is handed over, and at the latest when the run pauses or ends.
 A row left in `sending` therefore means the run stopped while the message was in flight.
 On resume (once the row's lease has run out, so a run still working is not disturbed):
 - the outbox can tell exactly whether its file was written, so nothing is written twice;
@@ -25,7 +27,7 @@ from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -294,9 +296,20 @@ class _Run:
         self.report = DeliveryReport(issue.briefing.day)
         self.attempted: set[str] = set()
         self.links: dict[str, MailLinks] = {}
+        # The outcome of the message just handed over, not yet written: the next claim
+        # writes it in its own transaction (one commit per message instead of two). Either
+        # way it is committed before the next message is handed over, and at the latest
+        # when the run ends or pauses, so the crash windows are those of two commits.
+        self._outcome: tuple[_Claim, str, str | None, datetime] | None = None
 
     def rounds(self, recipients: list[Recipient], retry: RetryPolicy) -> None:
         """Try everyone, then retry only the transient failures, waiting longer each round."""
+        try:
+            self._rounds(recipients, retry)
+        finally:
+            self._write_outcome()
+
+    def _rounds(self, recipients: list[Recipient], retry: RetryPolicy) -> None:
         queue, down = recipients, ""
         for round_number in range(1, max(retry.attempts, 1) + 1):
             later: list[Recipient] = []
@@ -322,6 +335,7 @@ class _Run:
             if not queue or round_number >= retry.attempts:
                 break
             log.info("%d deliveries to retry in %.0f s", len(queue), retry.delay(round_number))
+            self._write_outcome()  # nothing waits unrecorded through the pause
             self.sleep(retry.delay(round_number))
         self._leave_pending(queue, down)
 
@@ -354,7 +368,7 @@ class _Run:
         return self._record(claim, recipient, "sent", note)
 
     def _record(self, claim: _Claim, recipient: Recipient, status: str, note: str | None) -> str:
-        self._finish(claim, status, note)
+        self._outcome = (claim, status, note, self.clock())  # written with the next claim
         email, report = recipient.email, self.report
         report.pending.pop(email, None)
         if status == "sent":
@@ -398,6 +412,8 @@ class _Run:
         columns = (Delivery.id, Delivery.status, Delivery.attempts, Delivery.message_id)
 
         def work(session: Session) -> tuple[str, _Claim | None]:
+            if self._outcome is not None:  # the previous message's, in the same transaction
+                session.execute(self._finish_statement(*self._outcome))
             query = select(*columns, Delivery.updated_at, Delivery.last_error, Delivery.claimed_by)
             row = session.execute(query.filter_by(day=day, recipient=email)).one()
             now = self.clock()
@@ -420,7 +436,12 @@ class _Run:
                 return "busy", None
             return "claimed", _Claim(row.id, message_id, row.attempts + 1, interrupted)
 
-        state, claim = self.store.run(work)
+        try:
+            state, claim = self.store.run(work)
+        except Exception:
+            self._write_outcome()  # on its own, as it was before it shared a transaction
+            raise
+        self._outcome = None
         if state.startswith("sent:"):
             self.report.already_sent.append(email)
         elif state.startswith("failed:"):  # refused in an earlier run: still worth saying
@@ -430,17 +451,29 @@ class _Run:
         return claim
 
     def _finish(self, claim: _Claim, status: str, error: str | None) -> None:
-        now = self.clock()
+        """Record an outcome at once (after errors; _record leaves it to the next claim)."""
+        self._write_outcome()
+        statement = self._finish_statement(claim, status, error, self.clock())
+        self.store.run(lambda session: session.execute(statement))
+
+    def _write_outcome(self) -> None:
+        """Record the last message's outcome if no claim has carried it yet."""
+        if self._outcome is not None:
+            statement = self._finish_statement(*self._outcome)
+            self.store.run(lambda session: session.execute(statement))
+            self._outcome = None
+
+    @staticmethod
+    def _finish_statement(claim: _Claim, status: str, error: str | None, now: datetime) -> Update:
         values = {"status": status, "last_error": error, "updated_at": now}
         if status == "sent":
             values["sent_at"] = now
-        statement = (
+        return (
             update(Delivery)
             .where(Delivery.id == claim.row_id, Delivery.status == "sending")
-            .where(Delivery.attempts == claim.attempts)
+            .where(Delivery.attempts == claim.attempts)  # guarded: still our claim
             .values(**values)
         )
-        self.store.run(lambda session: session.execute(statement))
 
     def _leave_pending(self, recipients: list[Recipient], reason: str) -> None:
         """Note why the rest were not sent in this run; their rows stay pending."""
