@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.headerregistry import Address
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import Row, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,6 +95,19 @@ class DeliveryReport:
     def complete(self) -> bool:
         """Tell whether every subscriber now has the briefing."""
         return not (self.failed or self.pending or self.in_progress or self.aborted)
+
+
+# What a claim decides from: a row's state (read for all rows at once, or for one).
+_RowState = Row[*tuple[Any, ...]]
+_ROW_COLUMNS = (
+    Delivery.id,
+    Delivery.status,
+    Delivery.attempts,
+    Delivery.message_id,
+    Delivery.updated_at,
+    Delivery.last_error,
+    Delivery.claimed_by,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +314,7 @@ class _Run:
         # way it is committed before the next message is handed over, and at the latest
         # when the run ends or pauses, so the crash windows are those of two commits.
         self._outcome: tuple[_Claim, str, str | None, datetime] | None = None
+        self._known: dict[str, _RowState] = {}  # rows as a round began (see _claim)
 
     def rounds(self, recipients: list[Recipient], retry: RetryPolicy) -> None:
         """Try everyone, then retry only the transient failures, waiting longer each round."""
@@ -312,6 +326,7 @@ class _Run:
     def _rounds(self, recipients: list[Recipient], retry: RetryPolicy) -> None:
         queue, down = recipients, ""
         for round_number in range(1, max(retry.attempts, 1) + 1):
+            self._read_rows()
             later: list[Recipient] = []
             down = ""
             for index, recipient in enumerate(queue):
@@ -406,35 +421,56 @@ class _Run:
         day, sender = self.issue.briefing.day, self.sender.addr_spec
         return Outgoing(day, sender, recipient.email, claim.message_id, message)
 
+    def _read_rows(self) -> None:
+        """Read the state of every row of the day at once (a round's first claims use it)."""
+        query = select(*_ROW_COLUMNS, Delivery.recipient).filter_by(day=self.issue.briefing.day)
+        with self.store.session() as session:
+            self._known = {row.recipient: row for row in session.execute(query)}
+
+    def _decide(self, row: _RowState, now: datetime) -> tuple[str, Update | None, _Claim | None]:
+        """Decide from a row's state: (state, None, None), or a claim and its statement."""
+        if row.status in ("sent", "failed"):
+            return f"{row.status}:{row.last_error or 'refused'}", None, None
+        interrupted = row.status == "sending"
+        if interrupted and now - row.updated_at < self.lease and not gone(row.claimed_by):
+            return "busy", None, None
+        message_id = row.message_id or new_message_id(self.sender)
+        guard = (Delivery.status == row.status, Delivery.attempts == row.attempts)
+        statement = (
+            update(Delivery)
+            .where(Delivery.id == row.id, *guard)
+            .values(status="sending", message_id=message_id, attempts=row.attempts + 1)
+            .values(updated_at=now, claimed_by=process_tag())
+        )
+        return "claimed", statement, _Claim(row.id, message_id, row.attempts + 1, interrupted)
+
     def _claim(self, email: str) -> _Claim | None:
-        """Mark the row `sending` (compare-and-set), or return None when it is not ours."""
+        """Mark the row `sending` (compare-and-set), or return None when it is not ours.
+
+        The first try decides from the round's reading of every row (_read_rows), saving a
+        query per message; unless its compare-and-set succeeds, which means the row is still
+        as read, the row is read again and the decision made afresh, as it always was.
+        """
         day = self.issue.briefing.day
-        columns = (Delivery.id, Delivery.status, Delivery.attempts, Delivery.message_id)
+        known = self._known.pop(email, None)
 
         def work(session: Session) -> tuple[str, _Claim | None]:
+            # Core statements on the session's connection: the ORM adds nothing here but time.
+            connection = session.connection()
             if self._outcome is not None:  # the previous message's, in the same transaction
-                session.execute(self._finish_statement(*self._outcome))
-            query = select(*columns, Delivery.updated_at, Delivery.last_error, Delivery.claimed_by)
-            row = session.execute(query.filter_by(day=day, recipient=email)).one()
+                connection.execute(self._finish_statement(*self._outcome))
             now = self.clock()
-            if row.status in ("sent", "failed"):
-                return f"{row.status}:{row.last_error or 'refused'}", None
-            interrupted = row.status == "sending"
-            if interrupted and now - row.updated_at < self.lease and not gone(row.claimed_by):
-                return "busy", None
-            message_id = row.message_id or new_message_id(self.sender)
-            guard = (Delivery.status == row.status, Delivery.attempts == row.attempts)
-            statement = (
-                update(Delivery)
-                .where(Delivery.id == row.id, *guard)
-                .values(status="sending", message_id=message_id, attempts=row.attempts + 1)
-                .values(updated_at=now, claimed_by=process_tag())
-            )
-            if (
-                cast("CursorResult[Any]", session.execute(statement)).rowcount != 1
-            ):  # another run took it between our read and our write
-                return "busy", None
-            return "claimed", _Claim(row.id, message_id, row.attempts + 1, interrupted)
+            if known is not None:
+                state, statement, claim = self._decide(known, now)
+                if statement is not None and connection.execute(statement).rowcount == 1:
+                    return state, claim
+            query = select(*_ROW_COLUMNS).filter_by(day=day, recipient=email)
+            state, statement, claim = self._decide(connection.execute(query).one(), now)
+            if statement is None:
+                return state, None
+            if connection.execute(statement).rowcount != 1:
+                return "busy", None  # another run took it between our read and our write
+            return state, claim
 
         try:
             state, claim = self.store.run(work)
@@ -454,13 +490,13 @@ class _Run:
         """Record an outcome at once (after errors; _record leaves it to the next claim)."""
         self._write_outcome()
         statement = self._finish_statement(claim, status, error, self.clock())
-        self.store.run(lambda session: session.execute(statement))
+        self.store.run(lambda session: session.connection().execute(statement))
 
     def _write_outcome(self) -> None:
         """Record the last message's outcome if no claim has carried it yet."""
         if self._outcome is not None:
             statement = self._finish_statement(*self._outcome)
-            self.store.run(lambda session: session.execute(statement))
+            self.store.run(lambda session: session.connection().execute(statement))
             self._outcome = None
 
     @staticmethod
