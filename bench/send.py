@@ -36,6 +36,7 @@ from build import END, synthetic_stories  # type: ignore[import-not-found]  # no
 
 from briefing.briefs.compose import compose  # noqa: E402
 from briefing.config import Config, parse_config  # noqa: E402
+from briefing.output.archive import read_briefing  # noqa: E402
 from briefing.stages.build import publish_briefing  # noqa: E402
 from briefing.stages.send import send_briefing  # noqa: E402
 from briefing.store.engine import Store  # noqa: E402
@@ -157,25 +158,30 @@ def run(workdir: Path, args: argparse.Namespace) -> None:
     with smtp_server(args.in_process) as (port, counts):
         config = make_config(workdir, port, subscribers)
         store = Store(config.store.url)
-        inputs = synthetic_stories(7, stories, articles)
         wall, cpu = time.perf_counter(), time.process_time()
-        briefing = compose(
-            inputs,
-            day=DAY,
-            title="Morning Briefing",
-            timezone="Asia/Seoul",
-            window_start=END - timedelta(hours=24),
-            window_end=END,
-            previous_article_ids=frozenset(),
-            topic_order=(TOPIC,),
-            max_stories=args.max_stories,
-            generated_at=END,
-        )
+        if args.from_json:  # a real day's briefing, as `bench/daily.py --keep DIR` archived it
+            briefing = read_briefing(args.from_json)
+            stories, articles = len(briefing.stories) + len(briefing.also_noted), "archived"
+        else:
+            inputs = synthetic_stories(7, stories, articles)
+            wall, cpu = time.perf_counter(), time.process_time()
+            briefing = compose(
+                inputs,
+                day=DAY,
+                title="Morning Briefing",
+                timezone="Asia/Seoul",
+                window_start=END - timedelta(hours=24),
+                window_end=END,
+                previous_article_ids=frozenset(),
+                topic_order=(TOPIC,),
+                max_stories=args.max_stories,
+                generated_at=END,
+            )
         built = publish_briefing(store, config, briefing, [])
         build_wall, build_cpu = time.perf_counter() - wall, time.process_time() - cpu
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall, cpu = time.perf_counter(), time.process_time()
-        report = send_briefing(store, config, DAY, clock=lambda: END)
+        report = send_briefing(store, config, briefing.day, clock=lambda: END)
         send_wall, send_cpu = time.perf_counter() - wall, time.process_time() - cpu
         store.close()
         served = counts()
@@ -211,6 +217,11 @@ def main() -> None:
     parser.add_argument("--max-stories", type=int, default=30, help="[briefing] max_stories")
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep it")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        help="Send this archived briefing.json (e.g. from bench/daily.py --keep DIR) instead",
+    )
     parser.add_argument(
         "--in-process", action="store_true", help="Run the SMTP server in this process"
     )
