@@ -4,7 +4,9 @@ one build_message makes for that subscriber (hostile titles escaped, headers unb
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import random
 import re
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -17,6 +19,7 @@ from support.config import reader_config
 from support.smtp import LoopbackController, Recorder
 
 from briefing.briefs.compose import Briefing
+from briefing.config import SmtpConfig
 from briefing.mail import fit
 from briefing.mail.message import (
     MAIL_POLICY,
@@ -27,6 +30,7 @@ from briefing.mail.message import (
     build_message,
     make_mail_environment,
 )
+from briefing.mail.transport import Outgoing, SmtpTransport
 from briefing.stages.send import send_briefing
 from briefing.stages.subscribers import add_subscriber
 from briefing.store.engine import Store
@@ -64,6 +68,7 @@ RECIPIENTS = [
     Recipient("config@example.org", origin="config"),
     Recipient("a.very.long.local.part.for.folding.tests@subdomain.of.a.long.example.org"),
     Recipient("Mixed+Tag_{x}~y@example.org", name="Émile Zoë"),
+    Recipient("korean-desk@example.org", languages=("ko",)),  # none of the stories
 ]
 
 
@@ -186,3 +191,82 @@ def test_each_subscriber_gets_their_own_links_over_one_connection(
         assert b"=?utf-8?" not in raw_head.split(b"List-Unsubscribe:")[1].split(b"\r\nMIME")[0]
     assert len(seen) == len(emails)
     assert len({item.connection for item in recorder.received}) == 1
+
+
+def smtp_section_config(port: int) -> SmtpConfig:
+    return SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=5)
+
+
+def test_lines_starting_with_a_dot_arrive_intact(
+    smtp_server: tuple[Recorder, LoopbackController],
+) -> None:
+    """SMTP doubles a leading dot on the wire (RFC 5321 4.5.2); the server strips it again."""
+    recorder, controller = smtp_server
+    data = (
+        b".first line\r\nSubject: dots\r\nTo: desk@example.org\r\n\r\n"
+        b".\r\n..two\r\nmiddle.\r\n.\r\n. end\r\nno final line break"
+    )
+    courier = SmtpTransport(smtp_section_config(controller.port))
+    try:
+        courier.send(
+            Outgoing(DAY, SENDER.addr_spec, "desk@example.org", "<d@x>", FlatMessage(data))
+        )
+    finally:
+        courier.close()
+    [item] = recorder.received
+    assert item.data == data + b"\r\n"  # DATA always ends with a line break
+
+
+def tricky_bodies() -> list[str]:
+    rng = random.Random(19)
+    alphabet = "ab =\t.é—–\u00a0€😀<>&\"'"
+    bodies = [
+        "",
+        "one line without an end",
+        "trailing space \nand tab\t\n \n\t\n",
+        "x" * 75 + "=\n" + "y" * 76 + " \n" + "z" * 77 + "\t\n" + "é" * 40 + "\n",
+        "=" * 200 + "\n\n\n",
+        "\r\nwindows\r\nline ends\rand a lone CR\n",
+    ]
+    for _ in range(200):
+        size = rng.randint(0, 300)
+        bodies.append("".join(rng.choice(alphabet) for _ in range(size)))
+    return bodies
+
+
+def test_bodies_encoded_line_by_line_equal_the_email_package() -> None:
+    mailing = Mailing(make_briefing(), sender=SENDER)
+    for body in tricky_bodies():
+        reference = EmailMessage(policy=MAIL_POLICY)
+        reference.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
+        expected = reference.as_bytes(policy=MAIL_POLICY).split(b"\r\n\r\n", 1)[1]
+        encoded = mailing._encode(body)
+        assert b"".join(encoded.pieces) == expected, body
+
+
+class ClosesAfterEachMessage(Recorder):
+    """A server that hangs up after every message it accepts (as some limit them)."""
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        reply = await super().handle_DATA(server, session, envelope)
+        asyncio.get_running_loop().call_soon(server.transport.close)  # after the reply
+        return reply
+
+
+def test_a_connection_the_server_closed_is_replaced_without_losing_a_message(
+    tmp_path: Path, store: Store
+) -> None:
+    recorder = ClosesAfterEachMessage()
+    controller = LoopbackController(recorder, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        emails = [f"reader{n}@example.org" for n in range(4)]
+        config = reader_config(tmp_path, controller.port, *emails)
+        archive(config)
+        waits: list[float] = []
+        report = send_briefing(store, config, DAY, sleep=waits.append)
+    finally:
+        controller.stop()
+    assert report.complete and sorted(report.sent) == emails and waits == []
+    assert sorted(item.rcpt_tos[0] for item in recorder.received) == emails
+    assert len({item.connection for item in recorder.received}) == len(emails)

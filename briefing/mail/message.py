@@ -8,7 +8,7 @@ import re
 import secrets
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email import policy, quoprimime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
@@ -250,19 +250,47 @@ def render_bodies(
     pdf_note: str | None = None,
 ) -> tuple[str, str]:
     """Render the text and HTML bodies for one view of the briefing."""
+    text, view, render = _prepare_bodies(
+        briefing,
+        topics=topics,
+        attached=attached,
+        env=env,
+        links=links or MailLinks(),
+        managed_by=managed_by,
+        contact=contact,
+        pdf_note=pdf_note,
+    )
+    return text, fit_html(view, render)
+
+
+def _prepare_bodies(
+    briefing: Briefing,
+    *,
+    topics: tuple[str, ...],
+    attached: bool,
+    env: Environment,
+    links: MailLinks,
+    managed_by: str,
+    contact: str,
+    pdf_note: str | None,
+) -> tuple[str, Briefing, Callable[[Briefing, Fit], str]]:
+    """Render the text body; return it, the view, and the HTML renderer fit_html calls.
+
+    The one place a recipient's view is made: render_bodies and Mailing both come here.
+    """
     view = for_topics(briefing, topics)
     context = _mail_context(
         briefing,
         view,
         topics=topics,
         attached=attached,
-        links=links or MailLinks(),
+        links=links,
         managed_by=managed_by,
         contact=contact,
         pdf_note=pdf_note,
     )
     text = env.get_template(TEXT_TEMPLATE).render(context)
-    return text, fit_html(view, _html_renderer(env, context))
+    return text, view, _html_renderer(env, context)
 
 
 def _headers(
@@ -544,7 +572,9 @@ class Mailing:
                 self.briefing, recipient, sender=self.sender, message_id=message_id, now=now,
                 pdf=pdf, env=self.env, links=links, test=self.test, pdf_note=note,
             )  # fmt: skip
-        view = (recipient.topics, recipient.origin, pdf is not None, note, links.edition)
+        # Everything about the recipient but who they are decides what they see.
+        shown = replace(recipient, email="", name="", attach_pdf=None)  # attach: pdf, note
+        view = (shown, pdf is not None, note, links.edition)
         shape = (links.unsubscribe is not None, links.manage is not None)
         sizes = (len(links.unsubscribe or ""), len(links.manage or ""))
         _value, one_click = list_unsubscribe(self.sender, links.unsubscribe)
@@ -554,28 +584,29 @@ class Mailing:
             layout = self._layouts[key] = self._layout(recipient, links, pdf, note, view, shape)
         return FlatMessage(self._flatten(layout, recipient, message_id, now, links))
 
+    def _in_languages(self, recipient: Recipient) -> Briefing:
+        """The edition as this recipient reads it: only the stories in their languages."""
+        return for_languages(self.briefing, recipient.languages)
+
     def _render(
         self, recipient: Recipient, links: MailLinks, attached: bool, note: str | None
     ) -> tuple[str, Briefing, Callable[[Briefing, Fit], str]]:
         """Render a view's text once, and return its HTML renderer (memoised per fit)."""
-        view = for_topics(self.briefing, recipient.topics)
         marked = MailLinks(
             links.edition,
             UNSUBSCRIBE_MARK if links.unsubscribe is not None else None,
             MANAGE_MARK if links.manage is not None else None,
         )
-        context = _mail_context(
-            self.briefing,
-            view,
+        text, view, render = _prepare_bodies(
+            self._in_languages(recipient),
             topics=recipient.topics,
             attached=attached,
+            env=self.env,
             links=marked,
             managed_by=recipient.origin,
             contact=self.sender.addr_spec,
             pdf_note=note,
         )
-        text = self.env.get_template(TEXT_TEMPLATE).render(context)
-        render = _html_renderer(self.env, context)
         rendered: dict[Fit, str] = {}
 
         def memoised(shown: Briefing, fit: Fit) -> str:
@@ -619,7 +650,7 @@ class Mailing:
         skeleton = EmailMessage(policy=MAIL_POLICY)
         _headers(
             skeleton,
-            self.briefing,
+            self._in_languages(recipient),
             recipient,
             sender=self.sender,
             message_id=new_message_id(self.sender),

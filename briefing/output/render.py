@@ -6,11 +6,13 @@ whatever the content, the mail goes out on time, without the PDF if need be.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import mimetypes
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -220,34 +222,91 @@ def render_pdf(
     return html_to_pdf(html, url_fetcher=url_fetcher, templates_dir=templates_dir)
 
 
+class PdfJob:
+    """A PDF child process, started before its HTML is ready (see render_pdf_within).
+
+    Its start-up (Python, then WeasyPrint's import: about a second) overlaps whatever the
+    parent does meanwhile, composing the briefing and rendering its HTML; submit() hands
+    the print HTML over and the layout runs while the parent goes on; result() waits. The
+    child is killed when the time runs out, and when the job is left early (with-block).
+    """
+
+    def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
+        command = [sys.executable, "-m", "briefing.output.pdf_worker", str(templates_dir)]
+        self.child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        self._outcome: tuple[bytes | None, str] | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> PdfJob:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def submit(self, html: str, seconds: float) -> None:
+        """Hand the print HTML over; the layout has seconds from now to finish."""
+        self._thread = threading.Thread(
+            target=self._communicate, args=(html.encode("utf-8"), seconds), daemon=True
+        )
+        self._thread.start()
+
+    def result(self) -> tuple[bytes | None, str]:
+        """Wait for the PDF; return (PDF or None, why there is none)."""
+        assert self._thread is not None, "submit() the HTML first"
+        self._thread.join()
+        assert self._outcome is not None
+        return self._outcome
+
+    def stop(self) -> None:
+        """Leave no child behind (interrupted, or done)."""
+        if self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+        if self._thread is not None:
+            self._thread.join()
+        # communicate() leaves stdin open when the time ran out before all of it was written.
+        for pipe in (self.child.stdin, self.child.stdout, self.child.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+    def _communicate(self, html: bytes, seconds: float) -> None:
+        started = time.monotonic()
+        try:
+            pdf, errors = self.child.communicate(html, timeout=seconds)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
+            self.child.communicate()
+            self._outcome = None, f"it was not made within the time limit of {seconds:g} s"
+            return
+        except BaseException as exc:  # the parent killed the child (stop): say so, no more
+            self._outcome = None, f"making it was stopped ({exc or type(exc).__name__})"
+            return
+        for line in errors.decode("utf-8", "replace").splitlines():
+            logger.warning("PDF: %s", line[:500])
+        if self.child.returncode != 0 or not pdf.startswith(b"%PDF"):
+            last = (errors.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
+            self._outcome = None, f"making it failed (exit {self.child.returncode}: {last[:300]})"
+            return
+        logger.info("PDF made in %.1f s", time.monotonic() - started)
+        self._outcome = pdf, ""
+
+
 def render_pdf_within(
-    briefing: Briefing, seconds: float, *, templates_dir: Path = TEMPLATES_DIR
+    briefing: Briefing,
+    seconds: float,
+    *,
+    templates_dir: Path = TEMPLATES_DIR,
+    job: PdfJob | None = None,
 ) -> tuple[bytes | None, str]:
     """Render the PDF in a child process; return (PDF or None, why there is none).
 
     A layout that takes longer than seconds is stopped: the briefing goes out without its
     PDF rather than late. The child fetches nothing but template assets, like html_to_pdf.
+    Pass a PdfJob started earlier to have its start-up overlap other work.
     """
-    html = render_print_html(briefing, templates_dir=templates_dir)
-    command = [sys.executable, "-m", "briefing.output.pdf_worker", str(templates_dir)]
-    started = time.monotonic()
-    child = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        pdf, errors = child.communicate(html.encode("utf-8"), timeout=seconds)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        return None, f"it was not made within the time limit of {seconds:g} s"
-    finally:
-        if child.poll() is None:  # interrupted (SIGTERM, Ctrl-C): leave no child behind
-            child.kill()
-            child.wait()
-    for line in errors.decode("utf-8", "replace").splitlines():
-        logger.warning("PDF: %s", line[:500])
-    if child.returncode != 0 or not pdf.startswith(b"%PDF"):
-        last = (errors.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
-        return None, f"making it failed (exit {child.returncode}: {last[:300]})"
-    logger.info("PDF made in %.1f s", time.monotonic() - started)
-    return pdf, ""
+    with job or PdfJob(templates_dir) as running:
+        running.submit(render_print_html(briefing, templates_dir=templates_dir), seconds)
+        return running.result()

@@ -26,7 +26,7 @@ from briefing.output.display import (
     TITLE_CHARS,
     bounded,
 )
-from briefing.output.render import render_html, render_pdf_within
+from briefing.output.render import PdfJob, render_html, render_print_html
 from briefing.stages.decisions import overrides_for
 from briefing.stages.health import troubled_sources
 from briefing.store.engine import Store
@@ -230,17 +230,26 @@ def compose_day(
 
 def build_day(store: Store, config: Config, day: date, now: datetime | None = None) -> BuildResult:
     """Compose, render (HTML + PDF) and archive the briefing of day; record it in the store."""
-    briefing, article_ids = compose_day(store, config, day, now)
-    return publish_briefing(store, config, briefing, article_ids)
+    # The PDF's child process starts first: its start-up overlaps the composing.
+    with PdfJob() as job:
+        briefing, article_ids = compose_day(store, config, day, now)
+        return publish_briefing(store, config, briefing, article_ids, job=job)
 
 
 def publish_briefing(
-    store: Store, config: Config, briefing: Briefing, article_ids: list[str]
+    store: Store,
+    config: Config,
+    briefing: Briefing,
+    article_ids: list[str],
+    *,
+    job: PdfJob | None = None,
 ) -> BuildResult:
     """Render a composed briefing (HTML + PDF), archive it and record it in the store."""
     day = briefing.day
-    html = render_html(briefing)
-    pdf, why = render_pdf_within(briefing, config.briefing.pdf_time_limit_seconds)
+    with job or PdfJob() as pdf_job:
+        pdf_job.submit(render_print_html(briefing), config.briefing.pdf_time_limit_seconds)
+        html = render_html(briefing)  # while the PDF is laid out
+        pdf, why = pdf_job.result()
     if pdf is None:
         log.warning("no PDF for the briefing of %s: %s; the mail goes out without it", day, why)
     paths = write_briefing(config.archive.dir, briefing, html, pdf)

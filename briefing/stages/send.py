@@ -2,7 +2,9 @@
 
 A deliveries row per (day, recipient) goes pending -> sending -> sent | failed. The row is
 marked `sending`, with a Message-ID chosen before the first attempt, and committed before
-the message is handed over; it is marked `sent` as soon as the transport returns.
+the message is handed over; it is marked `sent` once the transport returns, in the same
+transaction that claims the next row (one commit per message), so before the next message
+is handed over, and at the latest when the run pauses or ends.
 A row left in `sending` therefore means the run stopped while the message was in flight.
 On resume (once the row's lease has run out, so a run still working is not disturbed):
 - the outbox can tell exactly whether its file was written, so nothing is written twice;
@@ -23,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.headerregistry import Address
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import Row, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -93,6 +95,19 @@ class DeliveryReport:
     def complete(self) -> bool:
         """Tell whether every subscriber now has the briefing."""
         return not (self.failed or self.pending or self.in_progress or self.aborted)
+
+
+# What a claim decides from: a row's state (read for all rows at once, or for one).
+_RowState = Row[*tuple[Any, ...]]
+_ROW_COLUMNS = (
+    Delivery.id,
+    Delivery.status,
+    Delivery.attempts,
+    Delivery.message_id,
+    Delivery.updated_at,
+    Delivery.last_error,
+    Delivery.claimed_by,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,11 +309,24 @@ class _Run:
         self.report = DeliveryReport(issue.briefing.day)
         self.attempted: set[str] = set()
         self.links: dict[str, MailLinks] = {}
+        # The outcome of the message just handed over, not yet written: the next claim
+        # writes it in its own transaction (one commit per message instead of two). Either
+        # way it is committed before the next message is handed over, and at the latest
+        # when the run ends or pauses, so the crash windows are those of two commits.
+        self._outcome: tuple[_Claim, str, str | None, datetime] | None = None
+        self._known: dict[str, _RowState] = {}  # rows as a round began (see _claim)
 
     def rounds(self, recipients: list[Recipient], retry: RetryPolicy) -> None:
         """Try everyone, then retry only the transient failures, waiting longer each round."""
+        try:
+            self._rounds(recipients, retry)
+        finally:
+            self._write_outcome()
+
+    def _rounds(self, recipients: list[Recipient], retry: RetryPolicy) -> None:
         queue, down = recipients, ""
         for round_number in range(1, max(retry.attempts, 1) + 1):
+            self._read_rows()
             later: list[Recipient] = []
             down = ""
             for index, recipient in enumerate(queue):
@@ -322,6 +350,7 @@ class _Run:
             if not queue or round_number >= retry.attempts:
                 break
             log.info("%d deliveries to retry in %.0f s", len(queue), retry.delay(round_number))
+            self._write_outcome()  # nothing waits unrecorded through the pause
             self.sleep(retry.delay(round_number))
         self._leave_pending(queue, down)
 
@@ -354,7 +383,7 @@ class _Run:
         return self._record(claim, recipient, "sent", note)
 
     def _record(self, claim: _Claim, recipient: Recipient, status: str, note: str | None) -> str:
-        self._finish(claim, status, note)
+        self._outcome = (claim, status, note, self.clock())  # written with the next claim
         email, report = recipient.email, self.report
         report.pending.pop(email, None)
         if status == "sent":
@@ -392,35 +421,63 @@ class _Run:
         day, sender = self.issue.briefing.day, self.sender.addr_spec
         return Outgoing(day, sender, recipient.email, claim.message_id, message)
 
+    def _read_rows(self) -> None:
+        """Read the state of every row of the day at once (a round's first claims use it)."""
+        query = select(*_ROW_COLUMNS, Delivery.recipient).filter_by(day=self.issue.briefing.day)
+        with self.store.session() as session:
+            self._known = {row.recipient: row for row in session.execute(query)}
+
+    def _decide(self, row: _RowState, now: datetime) -> tuple[str, Update | None, _Claim | None]:
+        """Decide from a row's state: (state, None, None), or a claim and its statement."""
+        if row.status in ("sent", "failed"):
+            return f"{row.status}:{row.last_error or 'refused'}", None, None
+        interrupted = row.status == "sending"
+        if interrupted and now - row.updated_at < self.lease and not gone(row.claimed_by):
+            return "busy", None, None
+        message_id = row.message_id or new_message_id(self.sender)
+        guard = (Delivery.status == row.status, Delivery.attempts == row.attempts)
+        statement = (
+            update(Delivery)
+            .where(Delivery.id == row.id, *guard)
+            .values(status="sending", message_id=message_id, attempts=row.attempts + 1)
+            .values(updated_at=now, claimed_by=process_tag())
+        )
+        return "claimed", statement, _Claim(row.id, message_id, row.attempts + 1, interrupted)
+
     def _claim(self, email: str) -> _Claim | None:
-        """Mark the row `sending` (compare-and-set), or return None when it is not ours."""
+        """Mark the row `sending` (compare-and-set), or return None when it is not ours.
+
+        The first try decides from the round's reading of every row (_read_rows), saving a
+        query per message; unless its compare-and-set succeeds, which means the row is still
+        as read, the row is read again and the decision made afresh, as it always was.
+        """
         day = self.issue.briefing.day
-        columns = (Delivery.id, Delivery.status, Delivery.attempts, Delivery.message_id)
+        known = self._known.pop(email, None)
 
         def work(session: Session) -> tuple[str, _Claim | None]:
-            query = select(*columns, Delivery.updated_at, Delivery.last_error, Delivery.claimed_by)
-            row = session.execute(query.filter_by(day=day, recipient=email)).one()
+            # Core statements on the session's connection: the ORM adds nothing here but time.
+            connection = session.connection()
+            if self._outcome is not None:  # the previous message's, in the same transaction
+                connection.execute(self._finish_statement(*self._outcome))
             now = self.clock()
-            if row.status in ("sent", "failed"):
-                return f"{row.status}:{row.last_error or 'refused'}", None
-            interrupted = row.status == "sending"
-            if interrupted and now - row.updated_at < self.lease and not gone(row.claimed_by):
-                return "busy", None
-            message_id = row.message_id or new_message_id(self.sender)
-            guard = (Delivery.status == row.status, Delivery.attempts == row.attempts)
-            statement = (
-                update(Delivery)
-                .where(Delivery.id == row.id, *guard)
-                .values(status="sending", message_id=message_id, attempts=row.attempts + 1)
-                .values(updated_at=now, claimed_by=process_tag())
-            )
-            if (
-                cast("CursorResult[Any]", session.execute(statement)).rowcount != 1
-            ):  # another run took it between our read and our write
-                return "busy", None
-            return "claimed", _Claim(row.id, message_id, row.attempts + 1, interrupted)
+            if known is not None:
+                state, statement, claim = self._decide(known, now)
+                if statement is not None and connection.execute(statement).rowcount == 1:
+                    return state, claim
+            query = select(*_ROW_COLUMNS).filter_by(day=day, recipient=email)
+            state, statement, claim = self._decide(connection.execute(query).one(), now)
+            if statement is None:
+                return state, None
+            if connection.execute(statement).rowcount != 1:
+                return "busy", None  # another run took it between our read and our write
+            return state, claim
 
-        state, claim = self.store.run(work)
+        try:
+            state, claim = self.store.run(work)
+        except Exception:
+            self._write_outcome()  # on its own, as it was before it shared a transaction
+            raise
+        self._outcome = None
         if state.startswith("sent:"):
             self.report.already_sent.append(email)
         elif state.startswith("failed:"):  # refused in an earlier run: still worth saying
@@ -430,17 +487,29 @@ class _Run:
         return claim
 
     def _finish(self, claim: _Claim, status: str, error: str | None) -> None:
-        now = self.clock()
+        """Record an outcome at once (after errors; _record leaves it to the next claim)."""
+        self._write_outcome()
+        statement = self._finish_statement(claim, status, error, self.clock())
+        self.store.run(lambda session: session.connection().execute(statement))
+
+    def _write_outcome(self) -> None:
+        """Record the last message's outcome if no claim has carried it yet."""
+        if self._outcome is not None:
+            statement = self._finish_statement(*self._outcome)
+            self.store.run(lambda session: session.connection().execute(statement))
+            self._outcome = None
+
+    @staticmethod
+    def _finish_statement(claim: _Claim, status: str, error: str | None, now: datetime) -> Update:
         values = {"status": status, "last_error": error, "updated_at": now}
         if status == "sent":
             values["sent_at"] = now
-        statement = (
+        return (
             update(Delivery)
             .where(Delivery.id == claim.row_id, Delivery.status == "sending")
-            .where(Delivery.attempts == claim.attempts)
+            .where(Delivery.attempts == claim.attempts)  # guarded: still our claim
             .values(**values)
         )
-        self.store.run(lambda session: session.execute(statement))
 
     def _leave_pending(self, recipients: list[Recipient], reason: str) -> None:
         """Note why the rest were not sent in this run; their rows stay pending."""
