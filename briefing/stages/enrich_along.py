@@ -20,6 +20,7 @@ parent, which logs them and says so in the crawl summary.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -201,7 +202,7 @@ def _kill_group(child: Any) -> None:
 def _enrich_child(config: Config, parent: int, crawl_over: Any, channel: Any) -> None:
     """Child process body: enrich newly stored articles until the crawl ends, then the rest."""
     from briefing.nlp.enrich import Enricher
-    from briefing.stages.group import ENRICH_BATCH, enrich_pending
+    from briefing.stages.group import enrich_pending
 
     # Own process group: the parent stops this process and its workers in one signal, and a
     # terminal's Ctrl-C reaches only the parent, which then stops the group once.
@@ -213,16 +214,11 @@ def _enrich_child(config: Config, parent: int, crawl_over: Any, channel: Any) ->
     enricher = None
     try:
         store = Store(config.store.url, auto_migrate=False)
-        # While the crawl runs it takes a core: one worker enriches beside it. Each chunk goes
-        # to the pool as one batch, so the pool (which starts workers only when all are
-        # busy) keeps to one; the final pass spreads a large backlog over all of them.
-        enricher = Enricher(
-            config.nlp.model,
-            aliases=config.nlp.aliases or None,
-            n_process=config.nlp.processes,
-            batch_size=ENRICH_BATCH,
-        )
-        # Start the worker (and load its model) while the crawl fetches its feeds.
+        # While the crawl runs it takes a core: this process enriches beside it, with the
+        # model loaded here (a worker process of its own would cost ~280 MB more for the
+        # same core). The final pass spreads a large backlog over worker processes.
+        enricher = Enricher(config.nlp.model, aliases=config.nlp.aliases or None, n_process=1)
+        # Load the model while the crawl fetches its feeds.
         list(enricher.enrich_many([("Warm-up", "The model loads before the first article.")]))
         done = 0
         while not crawl_over.is_set():
@@ -234,8 +230,17 @@ def _enrich_child(config: Config, parent: int, crawl_over: Any, channel: Any) ->
                 crawl_over.wait(POLL_SECONDS)
         channel.put(("crawling", done))
         started = time.monotonic()
-        if _pending(store, limit=SPREAD_FROM) >= SPREAD_FROM:
-            enricher.batch_size = config.nlp.batch_size
+        if config.nlp.processes > 1 and _pending(store, limit=SPREAD_FROM) >= SPREAD_FROM:
+            # The crawl has ended and freed its core and memory: hand the model's memory back
+            # (its arrays are large allocations, returned to the system) for the workers.
+            enricher = None
+            gc.collect()
+            enricher = Enricher(
+                config.nlp.model,
+                aliases=config.nlp.aliases or None,
+                n_process=config.nlp.processes,
+                batch_size=config.nlp.batch_size,
+            )
         after = enrich_pending(store, config, enricher)
         _report_failures(channel, after)
         channel.put(("done", after.enriched, round(time.monotonic() - started, 2)))
