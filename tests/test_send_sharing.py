@@ -21,10 +21,9 @@ from support.smtp import LoopbackController, Recorder
 from briefing.briefs.compose import Briefing
 from briefing.config import SmtpConfig
 from briefing.mail import fit
+from briefing.mail.mailing import FlatMessage, Mailing
 from briefing.mail.message import (
     MAIL_POLICY,
-    FlatMessage,
-    Mailing,
     MailLinks,
     Recipient,
     build_message,

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from briefing.config import MailConfig, SmtpConfig
+from briefing.errors import MailError
 from briefing.files import atomic_write
-from briefing.mail.message import FlatMessage, MailError
+from briefing.mail.mailing import FlatMessage
 from briefing.network import is_loopback
 
 if TYPE_CHECKING:

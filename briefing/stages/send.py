@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 from briefing.addresses import parse_address, parse_sender
 from briefing.config import Config
 from briefing.errors import ArchiveError, MailError
+from briefing.mail.mailing import Mailing
 from briefing.mail.message import (
     Issue,
-    Mailing,
     MailLinks,
     Recipient,
     build_message,
