@@ -13,6 +13,7 @@ from briefing.store.engine import Store
 from briefing.store.models import utcnow
 from scraper.distributed import PREFIX, SEEN_HOURS, WORKER_TIMEOUT, queue_key_template
 from scraper.fingerprint import NEAR_DUPLICATE_BITS, FingerprintIndex
+from scraper.hostlimit import HOST_LIMIT
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -43,6 +44,7 @@ def settings_from_config(config: Config, redis_prefix: str = DEFAULT_PREFIX) -> 
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
         "BRIEFING_MIN_WORDS": crawl.min_words,
+        HOST_LIMIT: crawl.concurrency_per_domain,
     }
     if crawl.redis_url:
         # scrapy-redis' scheduler and dupe filter, on a frontier no worker can lose requests from.

@@ -126,6 +126,7 @@ def _crawl_child(
     from twisted.internet import task
 
     from scraper.addon import CONFIG_OBJECT
+    from scraper.language import load_in_background
 
     # Own process group: a terminal's Ctrl-C reaches the parent, which stops each child once.
     os.setpgrp()
@@ -161,6 +162,7 @@ def _crawl_child(
 
     ticker = task.LoopingCall(tick)
     ticker.start(PROGRESS_SECONDS, now=False)
+    load_in_background()  # the language model, while the first feeds are fetched
     process.start(stop_after_crawl=True)
     report("done")
 

@@ -44,6 +44,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's own robots.txt middleware, with concurrent waiters fixed (see the class).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "scraper.middlewares.RobotsTxtMiddleware": 100,
+    # Last before the download: only a request about to be fetched waits for its host.
+    "scraper.hostlimit.SharedHostLimitMiddleware": 990,
 }
 SPIDER_MIDDLEWARES = {
     # Scrapy's own, but every link they drop is logged and counted as a skip.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from scraper import language
 from scraper.authors import clean_authors
 from scraper.dates import parse_date
 from scraper.extract import ExtractedArticle, extract_article
@@ -341,6 +343,28 @@ def test_detect_language_prefers_clear_text_and_falls_back() -> None:
     assert detect_language(english * 3, declared=None) == "en"
     assert detect_language("ok", declared="sv", default="en") == "sv"
     assert detect_language("", declared=None, default="en") == "en"
+
+
+def test_language_model_loads_once_when_threads_ask_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The crawl starts loading the model in a thread; the first article page must wait for
+    that load, not start a second one."""
+    loads: list[int] = []
+
+    @functools.cache
+    def slow_load() -> object:
+        loads.append(1)
+        time.sleep(0.2)
+        return object()
+
+    monkeypatch.setattr(language, "_load_identifier", slow_load)
+    threads = [language.load_in_background() for _ in range(3)]
+    model = language._identifier()
+    for thread in threads:
+        thread.join(5)
+    assert loads == [1]
+    assert language._identifier() is model
 
 
 def test_detect_language_normalises_declared_codes() -> None:
