@@ -56,8 +56,12 @@ def run(articles: list[tuple[str, str]], n_process: int, batch_size: int) -> Non
         pids = list(pool._processes) if pool is not None else []
         words = sum(len(title.split()) + len(text.split()) for title, text in articles)
         cpu0, wall0 = cpu_seconds(pids), time.perf_counter()
+        each0 = [cpu_seconds([pid]) - cpu_seconds([]) for pid in pids]
         results = list(enricher.enrich_many(articles))
         wall, cpu = time.perf_counter() - wall0, cpu_seconds(pids) - cpu0
+        each = [
+            cpu_seconds([pid]) - cpu_seconds([]) - c for pid, c in zip(pids, each0, strict=True)
+        ]
     assert len(results) == len(articles)
     rate = len(articles) / wall
     scale = words / len(articles) / 500  # a 500-word article costs about this many of ours
@@ -67,6 +71,12 @@ def run(articles: list[tuple[str, str]], n_process: int, batch_size: int) -> Non
         f"~{rate * scale:5.1f}/s at 500 words); {cpu_ms:5.1f} ms CPU per article, so "
         f"{n_process * 1000 / cpu_ms * scale:5.1f}/s at 500 words on {n_process} idle core(s)"
     )
+    if len(each) > 1:  # how evenly the work was shared: the busiest worker sets the pace
+        print(
+            f"  worker CPU s: {' / '.join(f'{c:.2f}' for c in each)}; busiest / mean "
+            f"{max(each) / (sum(each) / len(each)):.3f}, so {len(articles) / max(each):5.1f} "
+            f"articles/s with a core per worker"
+        )
 
 
 def components(articles: list[tuple[str, str]]) -> None:
