@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from briefing.briefs.furniture import without_label
 from briefing.briefs.summarise import (
     SentenceVectoriser,
     attributed_quotation,
@@ -80,3 +81,21 @@ def test_a_lede_may_keep_a_whole_attributed_quotation() -> None:
     article = ["Scientists may be close to finding evidence of alien life, NASA says.", sentence]
     vectoriser = SentenceVectoriser(article)
     assert lede(article, vectoriser, count=2) == tuple(article)
+
+
+def test_a_photo_caption_glued_to_the_lede_is_cut_off() -> None:
+    glued = (
+        "Prisoner John Smith (pictured) was jailed for five years on Friday at the crown court "
+        "A serving prisoner has been jailed for sending a teenager thousands of texts."
+    )
+    assert without_label(glued) == (
+        "A serving prisoner has been jailed for sending a teenager thousands of texts."
+    )
+    # No caption mark, or a blob of several captions: the sentence stays as it is.
+    plain = "The council pictured the plan as a way to save money and The Times reported it."
+    assert without_label(plain) == plain
+    blob = (
+        "The mayor (left) opens the hall The crowd waits outside in the rain for the doors "
+        "The band (right) plays on the steps of the hall before the speeches begin."
+    )
+    assert without_label(blob) == blob

@@ -238,20 +238,38 @@ def _scores(
     headlines: sparse.csr_matrix | None = None,
 ) -> np.ndarray:
     """Score sentences by centrality in their story and closeness to headlines; favour ledes."""
-    count = len(found)
-    if count == 1:
-        centrality = np.ones(1)
-    else:
-        # Mean similarity to the other sentences, through the sum vector: O(n), not O(n²).
-        total = sparse.csr_matrix(vectors.sum(axis=0))
-        own = np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
-        centrality = (_similarity(vectors, total).ravel() - own) / (count - 1)
+    centrality = _centrality(found, vectors)
     if headlines is not None and headlines.shape[0]:
         # Headlines name the event; a sentence that restates one is usually the key fact.
         centrality = centrality + HEADLINE_WEIGHT * _similarity(vectors, headlines).mean(axis=1)
     lead = np.array([1.0 + LEAD_BONUS / (1 + item.position) for item in found])
     dangling = np.array([0.6 if _DANGLING_START.match(item.text) else 1.0 for item in found])
     return (centrality + 1e-6) * lead * dangling * _article_weights(found, vectors)
+
+
+def _centrality(found: Sequence[Candidate], vectors: sparse.csr_matrix) -> np.ndarray:
+    """Score each sentence by how close it comes to what the story's articles say.
+
+    Within one article: the mean similarity to its other sentences. Across several: the
+    similarity to the mean of the articles' directions, each article counting once, so a
+    long page (a transcript, a list of captions) does not outweigh four short reports.
+    """
+    count = len(found)
+    if count == 1:
+        return np.ones(1)
+    index = np.array([item.article for item in found])
+    articles = np.unique(index)
+    if len(articles) == 1:
+        # Mean similarity to the other sentences, through the sum vector: O(n), not O(n²).
+        total = sparse.csr_matrix(vectors.sum(axis=0))
+        own = np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
+        return (_similarity(vectors, total).ravel() - own) / (count - 1)
+    means = sparse.vstack(
+        [sparse.csr_matrix(vectors[index == a].mean(axis=0)) for a in articles]
+    ).tocsr()
+    norms = np.sqrt(np.asarray(means.multiply(means).sum(axis=1)).ravel()) + 1e-9
+    centre = sparse.csr_matrix(sparse.diags(1.0 / norms) @ means).mean(axis=0)
+    return np.asarray(vectors @ np.asarray(centre).ravel()).ravel()
 
 
 def _article_weights(found: Sequence[Candidate], vectors: sparse.csr_matrix) -> np.ndarray:
