@@ -99,3 +99,12 @@ def test_a_photo_caption_glued_to_the_lede_is_cut_off() -> None:
         "The band (right) plays on the steps of the hall before the speeches begin."
     )
     assert without_label(blob) == blob
+
+
+def test_a_lede_keeps_the_writers_sentence_however_much_of_it_is_quoted() -> None:
+    sentence = (
+        'The law bans what it describes as "dismemberment abortion" and defines it as '
+        '"knowingly dismembering a living unborn child and extracting it piece by piece."'
+    )
+    assert not is_usable(sentence)
+    assert is_usable(sentence, attributed_quotes=True)

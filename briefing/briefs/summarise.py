@@ -100,7 +100,9 @@ def is_usable(
     """Tell whether a sentence can stand in a summary on its own.
 
     attributed_quotes lets in a whole quotation followed by who said it ("'We are close,'
-    NASA's chief scientist said."), as a lede told in the writer's order may have it.
+    NASA's chief scientist said."), and the writer's own sentence however much of it is
+    quoted ('The law bans what it calls "…" and defines as "…"'), as a lede told in the
+    writer's order may have them.
     """
     words = word_count(sentence)
     if words < min_words or words > MAX_WORDS or sentence.rstrip().endswith("?"):
@@ -114,7 +116,7 @@ def is_usable(
         return False  # a quote opening the sentence reads as a pull quote, not a summary
     if _unbalanced_quote(sentence):
         return False  # 'We know how to look," she said.': the tail of a quote cut in two
-    return quoted_share(sentence) < 0.5
+    return attributed_quotes or quoted_share(sentence) < 0.5
 
 
 def attributed_quotation(sentence: str) -> bool:
