@@ -24,6 +24,14 @@ _PREFIX = re.compile(
     r"\b[:.]?\s*|\((?:CNN|AP|Reuters|AFP)\)\s*(?:--|—|-)?\s*)+",
     re.IGNORECASE,
 )
+# A photo caption glued to the sentence after it, its stop lost with the page's layout:
+# "Sister Gertrud (not pictured) was found in her bedroom An 86-year-old nun was…". The
+# caption names its photo ("pictured", "(left)"); the sentence starts with an article.
+_CAPTION_MARK = re.compile(
+    r"\bpictured\b|\((?:left|right|centre|center|above|below|top|bottom|inset|file)\)",
+    re.IGNORECASE,
+)
+_GLUED = re.compile(r"(?<=[a-z0-9)’'])\s+(?=(?:A|An|The)\s+[a-z0-9])")
 _NOT_LABELS = frozenset(
     "he she they it we i said says say told tells added adds wrote writes asked reads read".split()
 )
@@ -64,13 +72,31 @@ def without_prefix(sentence: str) -> str:
     return rest if rest[:1].isupper() or rest[:1] in "\"“‘'" else sentence
 
 
+def without_caption(sentence: str) -> str:
+    """Cut a photo caption glued to the front of a sentence; the sentence itself stays.
+
+    "Prisoner Carlos Boente (pictured) was jailed for five years A serving prisoner has been
+    jailed…" keeps "A serving prisoner has been jailed…".
+    """
+    mark = _CAPTION_MARK.search(sentence)
+    if mark is None:
+        return sentence
+    glued = _GLUED.search(sentence, mark.end())
+    if glued is None or len(sentence[glued.end() :].split()) < 8:
+        return sentence
+    caption = sentence[: glued.start()]
+    if len(caption.split()) < 4 or _CAPTION_MARK.search(sentence, glued.end()):
+        return sentence  # no caption before it, or another caption after it: a blob of them
+    return sentence[glued.end() :]
+
+
 def without_label(sentence: str) -> str:
     """Strip furniture from the start of a sentence: widget words and a caption's label.
 
     "Scroll down for video Tragic: The man was thrown off his motorbike." keeps its report,
     "The man was thrown off his motorbike."
     """
-    sentence = without_prefix(sentence)
+    sentence = without_caption(without_prefix(sentence))
     label = _CAPTION_LABEL.match(sentence)
     if label is None or any(w.lower() in _NOT_LABELS for w in sentence[: label.end()].split()):
         return sentence  # "He said: …" introduces speech; it is no caption

@@ -44,6 +44,23 @@ _DANGLING_START = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+QUOTE_RUN = 3  # sentences a quotation left open is taken to run on, at most
+# Quotation marks. An opening one stands at the start or after a space, bracket or dash,
+# before a word. A closing one is curly, or follows a stop or comma ("away,' he said"), or
+# follows a word while a quotation is open ("'Mama' June"); so an apostrophe ("players'
+# union", "world's", "the '90s") is neither.
+_QUOTE_MARK = re.compile(
+    r"(?P<open>(?:^|(?<=[\s(\[—–-]))[“‘\"'](?=[^\W\d_]|[“‘\"']))"
+    r"|(?P<close>”|(?<=[.,!?;:…])[’'\"]|\")"
+    r"|(?P<after_word>(?<=\w)[’'](?=[\s)\].,;:!?]|$))"
+)
+# "'We are close,' NASA's chief scientist said on Tuesday.": a quotation, then its speaker.
+_ATTRIBUTED = re.compile(r"^[“\"‘'](?P<quote>.+?[,.!?—-])[”\"’']\s+(?P<by>[^“\"‘]+)$")
+# A shorter quotation ("'It is a good day,' said the mayor.") is colour, not news.
+ATTRIBUTED_MIN_WORDS = 8
+_SPEECH_VERBS = frozenset(
+    "said says told tells added adds explained insisted warned wrote writes according".split()
+)
 _UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # kana, kanji
 
 
@@ -77,19 +94,40 @@ def _key(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def is_usable(sentence: str, *, min_words: int = MIN_WORDS) -> bool:
-    """Tell whether a sentence can stand in a summary on its own."""
+def is_usable(
+    sentence: str, *, min_words: int = MIN_WORDS, attributed_quotes: bool = False
+) -> bool:
+    """Tell whether a sentence can stand in a summary on its own.
+
+    attributed_quotes lets in a whole quotation followed by who said it ("'We are close,'
+    NASA's chief scientist said."), and the writer's own sentence however much of it is
+    quoted ('The law bans what it calls "…" and defines as "…"'), as a lede told in the
+    writer's order may have them.
+    """
     words = word_count(sentence)
     if words < min_words or words > MAX_WORDS or sentence.rstrip().endswith("?"):
         return False
     lowered = sentence.lower()
     if lowered.startswith(CREDIT_LINES) or any(phrase in lowered for phrase in BOILERPLATE):
         return False
+    if attributed_quotes and attributed_quotation(sentence):
+        return not is_furniture(sentence)
     if sentence.lstrip()[:1] in "\"“‘'" or is_furniture(sentence):
         return False  # a quote opening the sentence reads as a pull quote, not a summary
     if _unbalanced_quote(sentence):
         return False  # 'We know how to look," she said.': the tail of a quote cut in two
-    return quoted_share(sentence) < 0.5
+    return attributed_quotes or quoted_share(sentence) < 0.5
+
+
+def attributed_quotation(sentence: str) -> bool:
+    """Tell whether a sentence is one whole quotation and then who said it."""
+    match = _ATTRIBUTED.match(sentence.strip())
+    if match is None or _quote_marks(sentence) != (False, False):
+        return False
+    if word_count(match.group("quote")) < ATTRIBUTED_MIN_WORDS:
+        return False
+    said_by = _WORD.findall(match.group("by"))
+    return len(said_by) >= 2 and any(word in _SPEECH_VERBS for word in said_by[:8])
 
 
 def _unbalanced_quote(sentence: str) -> bool:
@@ -99,15 +137,65 @@ def _unbalanced_quote(sentence: str) -> bool:
     return straight % 2 == 1 or sentence.count("“") != sentence.count("”")
 
 
-def candidates(articles: Sequence[Sequence[str]], *, min_words: int = MIN_WORDS) -> list[Candidate]:
+def inside_quotations(sentences: Sequence[str]) -> list[bool]:
+    """Tell, for each sentence of an article, whether it sits inside a quotation that an
+    earlier sentence opened: 'Every time… away. This is where I want to be.' The second
+    sentence, alone, would read as the writer's own claim.
+
+    A quotation runs until a sentence closes it, or for QUOTE_RUN sentences at most (some
+    copy drops the closing mark).
+    """
+    inside: list[bool] = []
+    running = 0
+    for sentence in sentences:
+        opens, closes = _quote_marks(sentence)
+        if running and not _opens_at_start(sentence):
+            inside.append(True)
+            running = 0 if closes else running - 1
+        else:
+            inside.append(closes and not opens and not running)
+            running = 0
+        if opens:
+            running = QUOTE_RUN
+    return inside
+
+
+def _opens_at_start(sentence: str) -> bool:
+    return sentence.lstrip()[:1] in "\"“‘'"
+
+
+def _quote_marks(sentence: str) -> tuple[bool, bool]:
+    """Return whether a sentence leaves a quotation open at its end, and whether it closes
+    one it never opened (the tail of a quotation cut in two)."""
+    depth = 0
+    closes_unopened = False
+    for match in _QUOTE_MARK.finditer(sentence):
+        if match.group("open"):
+            depth += 1
+        elif depth:
+            depth -= 1
+        elif match.group("close"):
+            closes_unopened = True
+    return depth > 0, closes_unopened
+
+
+def candidates(
+    articles: Sequence[Sequence[str]],
+    *,
+    min_words: int = MIN_WORDS,
+    attributed_quotes: bool = False,
+) -> list[Candidate]:
     """List the usable sentences of some articles, each distinct text once."""
     seen: set[str] = set()
     found: list[Candidate] = []
     for article_index, sentences in enumerate(articles):
+        quoted = inside_quotations(sentences)
         for position, raw in enumerate(sentences):
             sentence = without_label(raw)
             key = _key(sentence)
-            if key in seen or not is_usable(sentence, min_words=min_words):
+            if key in seen or quoted[position]:
+                continue
+            if not is_usable(sentence, min_words=min_words, attributed_quotes=attributed_quotes):
                 continue
             seen.add(key)
             found.append(Candidate(sentence, article_index, position))
@@ -152,20 +240,38 @@ def _scores(
     headlines: sparse.csr_matrix | None = None,
 ) -> np.ndarray:
     """Score sentences by centrality in their story and closeness to headlines; favour ledes."""
-    count = len(found)
-    if count == 1:
-        centrality = np.ones(1)
-    else:
-        # Mean similarity to the other sentences, through the sum vector: O(n), not O(n²).
-        total = sparse.csr_matrix(vectors.sum(axis=0))
-        own = np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
-        centrality = (_similarity(vectors, total).ravel() - own) / (count - 1)
+    centrality = _centrality(found, vectors)
     if headlines is not None and headlines.shape[0]:
         # Headlines name the event; a sentence that restates one is usually the key fact.
         centrality = centrality + HEADLINE_WEIGHT * _similarity(vectors, headlines).mean(axis=1)
     lead = np.array([1.0 + LEAD_BONUS / (1 + item.position) for item in found])
     dangling = np.array([0.6 if _DANGLING_START.match(item.text) else 1.0 for item in found])
     return (centrality + 1e-6) * lead * dangling * _article_weights(found, vectors)
+
+
+def _centrality(found: Sequence[Candidate], vectors: sparse.csr_matrix) -> np.ndarray:
+    """Score each sentence by how close it comes to what the story's articles say.
+
+    Within one article: the mean similarity to its other sentences. Across several: the
+    similarity to the mean of the articles' directions, each article counting once, so a
+    long page (a transcript, a list of captions) does not outweigh four short reports.
+    """
+    count = len(found)
+    if count == 1:
+        return np.ones(1)
+    index = np.array([item.article for item in found])
+    articles = np.unique(index)
+    if len(articles) == 1:
+        # Mean similarity to the other sentences, through the sum vector: O(n), not O(n²).
+        total = sparse.csr_matrix(vectors.sum(axis=0))
+        own = np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
+        return (_similarity(vectors, total).ravel() - own) / (count - 1)
+    means = sparse.vstack(
+        [sparse.csr_matrix(vectors[index == a].mean(axis=0)) for a in articles]
+    ).tocsr()
+    norms = np.sqrt(np.asarray(means.multiply(means).sum(axis=1)).ravel()) + 1e-9
+    centre = sparse.csr_matrix(sparse.diags(1.0 / norms) @ means).mean(axis=0)
+    return np.asarray(vectors @ np.asarray(centre).ravel()).ravel()
 
 
 def _article_weights(found: Sequence[Candidate], vectors: sparse.csr_matrix) -> np.ndarray:
@@ -310,7 +416,7 @@ def lede(
     max_words: int = 110,
 ) -> tuple[str, ...]:
     """Return the first usable sentences of an article, skipping what was already said."""
-    found = candidates([sentences], min_words=LEDE_MIN_WORDS)
+    found = candidates([sentences], min_words=LEDE_MIN_WORDS, attributed_quotes=True)
     if avoid and found:
         seen = _similarity(vectoriser.matrix([c.text for c in found]), vectoriser.matrix(avoid))
         found = [c for c, top in zip(found, seen.max(axis=1), strict=True) if top <= REDUNDANT]
