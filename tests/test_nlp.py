@@ -326,6 +326,21 @@ def test_worker_processes_give_the_same_results(enricher: Enricher, seed: Enrich
     assert results[0] == seed and results[6] == seed
 
 
+def test_a_loaded_enricher_shares_the_work_with_one_worker(
+    enricher: Enricher, seed: Enrichment
+) -> None:
+    """After the crawl, the in-step enrichment keeps its model and adds processes - 1 workers."""
+    text = SEED.read_text(encoding="utf-8")
+    articles = [(SEED_TITLE, text), ("", ""), ("DPRK fires missile", "It flew 500 km.")] * 3
+    with Enricher(batch_size=2) as shared:
+        shared.enrich("Warm-up", "The model loads here first.")
+        shared.share_with_workers(2)
+        results = list(shared.enrich_many(iter(articles)))
+        assert shared._pool is not None and shared._pool._max_workers == 1
+    assert [r.to_dict() for r in results] == [r.to_dict() for r in enricher.enrich_many(articles)]
+    assert results[0] == seed and results[6] == seed
+
+
 def test_person_titles_fold_into_the_name() -> None:
     mentions = [
         Mention("Comedian Ellen DeGeneres", "PERSON", 0),

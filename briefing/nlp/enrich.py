@@ -173,6 +173,9 @@ class Enricher:
         self.n_process = max(1, n_process)
         self.batch_size = max(1, batch_size)
         self._pool: ProcessPoolExecutor | None = None
+        # With a model already loaded here, this process takes a share of the batches and
+        # n_process - 1 workers the rest (see share_with_workers).
+        self._parse_here = False
 
     @property
     def nlp(self) -> Language:
@@ -206,6 +209,17 @@ class Enricher:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
 
+    def share_with_workers(self, n_process: int) -> None:
+        """Spread the next batches over this process and n_process - 1 worker processes.
+
+        For an Enricher whose model is loaded here already: a pool of n_process fresh
+        workers would load the model n_process more times (seconds of CPU and ~450 MB each)
+        while this copy sits idle.
+        """
+        self.close()
+        self.n_process = max(1, n_process)
+        self._parse_here = self.n_process > 1
+
     def enrich_many(self, docs: Iterable[tuple[str, str]]) -> Iterator[Enrichment]:
         """Enrich (title, text) pairs in order, in batches, across n_process processes."""
         if self.n_process == 1:
@@ -213,17 +227,22 @@ class Enricher:
                 yield from self._enrich_batch(batch)
             return
         pool = self._workers()
-        pending: deque[Future[list[dict[str, Any]]]] = deque()
+        # In order: a worker's answer to come, or a batch this process has parsed itself.
+        pending: deque[Future[list[dict[str, Any]]] | list[Enrichment]] = deque()
         # Tasks of one pipe batch each: with batch_size-long tasks the last one or two kept a
         # single worker busy while the other waited (462 articles: 8 tasks of 64 over 2).
         task = min(self.batch_size, PIPE_BATCH)
         in_flight = 2 * self.n_process * max(1, self.batch_size // task)
-        for batch in _batches(docs, task):
-            pending.append(pool.submit(_worker_enrich, batch))
+        for number, batch in enumerate(_batches(docs, task)):
+            if self._parse_here and number % self.n_process == 0:
+                # Parsed here while the workers get on with the batches queued for them.
+                pending.append(self._enrich_batch(batch))
+            else:
+                pending.append(pool.submit(_worker_enrich, batch))
             if len(pending) > in_flight:  # bounded: the input may be a long stream
-                yield from map(Enrichment.from_dict, pending.popleft().result())
+                yield from _results(pending.popleft())
         while pending:
-            yield from map(Enrichment.from_dict, pending.popleft().result())
+            yield from _results(pending.popleft())
 
     def enrich(self, title: str, text: str) -> Enrichment:
         """Enrich one article."""
@@ -241,7 +260,7 @@ class Enricher:
         """Start the worker processes once; spawn, because forking a loaded model is unsafe."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.n_process,
+                self.n_process - 1 if self._parse_here else self.n_process,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init,
                 initargs=(
@@ -278,6 +297,15 @@ class Enricher:
             ent_of = token_entities(doc, entity_at, kinds)
             quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
+
+
+def _results(
+    entry: Future[list[dict[str, Any]]] | list[Enrichment],
+) -> list[Enrichment]:
+    """Return a batch's enrichments, waiting for its worker when it went to one."""
+    if isinstance(entry, list):
+        return entry
+    return [Enrichment.from_dict(d) for d in entry.result()]
 
 
 class BatchEnricher(Protocol):

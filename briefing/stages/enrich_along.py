@@ -20,7 +20,6 @@ parent, which logs them and says so in the crawl summary.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import multiprocessing
 import os
@@ -231,16 +230,9 @@ def _enrich_child(config: Config, parent: int, crawl_over: Any, channel: Any) ->
         channel.put(("crawling", done))
         started = time.monotonic()
         if config.nlp.processes > 1 and _pending(store, limit=SPREAD_FROM) >= SPREAD_FROM:
-            # The crawl has ended and freed its core and memory: hand the model's memory back
-            # (its arrays are large allocations, returned to the system) for the workers.
-            enricher = None
-            gc.collect()
-            enricher = Enricher(
-                config.nlp.model,
-                aliases=config.nlp.aliases or None,
-                n_process=config.nlp.processes,
-                batch_size=config.nlp.batch_size,
-            )
+            # The crawl has ended and freed its core: this process keeps its model and parses
+            # a share of the backlog beside processes - 1 workers.
+            enricher.share_with_workers(config.nlp.processes)
         after = enrich_pending(store, config, enricher)
         _report_failures(channel, after)
         channel.put(("done", after.enriched, round(time.monotonic() - started, 2)))
