@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from support.config import make_config
-from support.http import LoopbackServer, serving
+from support.http import LoopbackServer, answer_ok, serving
 
 from briefing.stages.crawl import crawl_and_record
 
@@ -70,11 +70,7 @@ class CountingHandler(BaseHTTPRequestHandler):
                 cls.in_flight -= 1
 
     def _answer(self, body: bytes, kind: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_ok(self, body, kind)
 
 
 def test_sources_on_one_host_share_its_download_limit(tmp_path: Path) -> None:

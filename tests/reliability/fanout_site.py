@@ -18,7 +18,7 @@ from functools import cache
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from support.http import LoopbackServer, serving
+from support.http import LoopbackServer, answer_ok, serving
 
 BIG_SITEMAP_URLS = 600_000
 SECTION_LINKS = 100_000
@@ -82,11 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
 
     def _send(self, body: bytes, kind: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_ok(self, body, kind)
 
 
 class _Server(LoopbackServer):

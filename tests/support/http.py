@@ -6,7 +6,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def unused_port() -> int:
@@ -39,3 +39,12 @@ def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def answer_ok(handler: BaseHTTPRequestHandler, body: bytes, kind: str) -> None:
+    """Answer 200 with body as kind (a Content-Type), its length declared."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", kind)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
