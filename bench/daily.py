@@ -143,6 +143,8 @@ class ProcessTree:
 
     Keeps the peak of the summed resident memory, the largest single process, and each
     process's last CPU time, so workers of workers (spaCy's) are counted whoever reaps them.
+    CPU counts from the run's start: this process's earlier rounds and imports are not the
+    run's.
     """
 
     def __init__(self, exclude: set[int], interval: float = 0.25) -> None:
@@ -153,10 +155,15 @@ class ProcessTree:
         self.peaks: dict[int, int] = {}  # pid -> its own peak resident memory
         self.labels: dict[int, str] = {}
         self.cpu: dict[int, float] = {}
+        # CPU a process had used before the run began (this process's earlier rounds): not
+        # the run's, so it is subtracted.
+        self.cpu_before: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> ProcessTree:
+        self.sample()
+        self.cpu_before = dict(self.cpu)
         self._thread.start()
         return self
 
@@ -199,14 +206,27 @@ class ProcessTree:
     def cpu_by_label(self) -> dict[str, float]:
         """Add up CPU seconds by kind of process (workers of one kind together)."""
         by_label: dict[str, float] = {}
-        for pid, seconds in self.cpu.items():
+        for pid, seconds in self.run_cpu().items():
             name = self.labels.get(pid, "?")
             by_label[name] = by_label.get(name, 0.0) + seconds
         return dict(sorted(by_label.items(), key=lambda item: -item[1]))
 
     @property
     def cpu_seconds(self) -> float:
-        return sum(self.cpu.values())
+        return sum(self.run_cpu().values())
+
+    def run_cpu(self) -> dict[int, float]:
+        """Each process's CPU seconds since the run began."""
+        return {pid: cpu - self.cpu_before.get(pid, 0.0) for pid, cpu in self.cpu.items()}
+
+
+def process_cpu(pid: int) -> float:
+    """Return a process's CPU seconds so far (user and system), 0 if it has gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(stat[11]) + int(stat[12])) / TICKS
 
 
 def label(pid: int, depth: int) -> str:
@@ -238,10 +258,13 @@ class StyleRun:
     enriched_in_crawl: int = 0
     enriched_while_crawling: int = 0
     enriched_in_group: int = 0
+    crawl_seconds: float = 0.0  # the crawl itself (in step, before the last enrichment pass)
+    seconds_after_crawl: float = 0.0  # in step: enriching what was left when the crawl ended
     stories: int = 0
     sent: int = 0
     accepted: int = 0
     cpu: float = 0.0
+    site_cpu: float = 0.0  # the loopback news site's own CPU: not ours, but on the same cores
     peak_total_mb: float = 0.0
     peak_single_mb: float = 0.0
     processes: int = 0
@@ -288,6 +311,7 @@ def run_style(
         print(f"  {style:<5} {label:<5} {result.laps[label]:7.1f} s", flush=True)
         return value
 
+    site_before = sum(process_cpu(pid) for pid in exclude)
     try:
         with ProcessTree(exclude) as tree:
             if style == "step":
@@ -296,6 +320,7 @@ def run_style(
                 if counts is not None:
                     result.enriched_in_crawl = counts.total
                     result.enriched_while_crawling = counts.while_crawling
+                    result.seconds_after_crawl = counts.seconds_after
                     if counts.error:
                         print(f"  enrichment alongside the crawl stopped: {counts.error}")
             else:
@@ -306,9 +331,11 @@ def run_style(
     finally:
         smtp.stop()
     result.stored = summary.total.get("stored", 0)
+    result.crawl_seconds = summary.seconds
     result.enriched_in_group = grouped.enriched
     result.stories, result.sent, result.accepted = built.stories, len(sent.sent), handler.messages
     result.cpu = tree.cpu_seconds
+    result.site_cpu = sum(process_cpu(pid) for pid in exclude) - site_before
     result.peak_total_mb = tree.peak_total / 2**20
     result.peak_single_mb = tree.peak_single / 2**20
     result.processes = len(tree.peaks)
@@ -345,9 +372,12 @@ def report(runs: list[StyleRun], subscribers: int) -> None:
     row("stored per s of the crawl stage", lambda r: f"{r.stored / r.laps['crawl']:.1f}")
     row("enriched in the crawl stage", lambda r: r.enriched_in_crawl)
     row("  of which while still crawling", lambda r: r.enriched_while_crawling)
+    row("the crawl itself, s", lambda r: f"{r.crawl_seconds:.1f}")
+    row("enriching the rest after it, s", lambda r: f"{r.seconds_after_crawl:.1f}")
     row("enriched in the group stage", lambda r: r.enriched_in_group)
     row("articles per s, crawl to grouped", crawl_to_grouped)
     row("CPU s (whole process tree)", lambda r: f"{r.cpu:.1f}")
+    row("  site server CPU s (not counted)", lambda r: f"{r.site_cpu:.1f}")
     row("peak memory MB (tree, summed RSS)", lambda r: f"{r.peak_total_mb:.0f}")
     row("largest process MB", lambda r: f"{r.peak_single_mb:.0f}")
     row("processes", lambda r: r.processes)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -339,6 +342,62 @@ def test_a_loaded_enricher_shares_the_work_with_one_worker(
         assert shared._pool is not None and shared._pool._max_workers == 1
     assert [r.to_dict() for r in results] == [r.to_dict() for r in enricher.enrich_many(articles)]
     assert results[0] == seed and results[6] == seed
+
+
+class _SlowWorker:
+    """A stand-in pool of one worker that never gets through a batch while it is watched.
+
+    started: its model is loaded (the readiness probe is done) or it is still loading.
+    """
+
+    def __init__(self, here: Enricher, started: bool) -> None:
+        self.here = here
+        self.started = started
+        self.given: list[list[tuple[str, str]]] = []
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        if not args:  # the readiness probe
+            probe: Future[Any] = _Unstarted(function)
+            if self.started:
+                probe.result()
+            return probe
+        self.given.append(args[0])
+        return _Unstarted(lambda: [e.to_dict() for e in self.here._enrich_batch(args[0])])
+
+    def shutdown(self, **_: object) -> None:
+        pass
+
+
+class _Unstarted(Future):  # type: ignore[type-arg]
+    """A future that is never done until asked for its result, which it then works out."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__()
+        self.work = work
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self.done():
+            self.set_result(self.work())
+        return super().result(timeout)
+
+
+@pytest.mark.parametrize(("started", "batches_to_worker"), [(False, 0), (True, 2)])
+def test_the_process_with_the_model_takes_what_the_worker_cannot_start(
+    enricher: Enricher, started: bool, batches_to_worker: int
+) -> None:
+    """Batches go as they come, not in turns (which gave the worker 5 of 10 either way).
+
+    A worker still loading its model gets none; a busy one a batch to run and one to follow.
+    """
+    articles = [(f"Story {n}", f"Police in Seoul arrested {n} men on Monday.") for n in range(160)]
+    with Enricher(batch_size=64) as shared:  # 10 tasks of 16
+        shared.enrich("Warm-up", "The model loads here first.")  # as in the in-step child
+        shared.share_with_workers(2)
+        worker = _SlowWorker(shared, started)
+        shared._pool = worker  # type: ignore[assignment]
+        results = list(shared.enrich_many(iter(articles)))
+    assert len(worker.given) == batches_to_worker
+    assert [r.to_dict() for r in results] == [r.to_dict() for r in enricher.enrich_many(articles)]
 
 
 def test_person_titles_fold_into_the_name() -> None:

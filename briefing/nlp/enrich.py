@@ -55,6 +55,9 @@ UNUSED_COMPONENTS = ("lemmatizer", "attribute_ruler")  # lemmas and coarse POS g
 # The parser and NER hold about 7 MB of activations per document of a batch, and batches
 # above 16 documents parse no faster.
 PIPE_BATCH = 16
+# A worker sharing the work with a process that parses too gets a batch to run and one to
+# start next; more would leave the parsing process idle at the end, waiting for the queue.
+QUEUED_PER_WORKER = 2
 
 
 @dataclass(slots=True)
@@ -176,6 +179,7 @@ class Enricher:
         # With a model already loaded here, this process takes a share of the batches and
         # n_process - 1 workers the rest (see share_with_workers).
         self._parse_here = False
+        self._started: Future[bool] | None = None  # a sharing worker's model is loaded
 
     @property
     def nlp(self) -> Language:
@@ -208,6 +212,7 @@ class Enricher:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        self._started = None
 
     def share_with_workers(self, n_process: int) -> None:
         """Spread the next batches over this process and n_process - 1 worker processes.
@@ -233,14 +238,22 @@ class Enricher:
         # single worker busy while the other waited (462 articles: 8 tasks of 64 over 2).
         task = min(self.batch_size, PIPE_BATCH)
         in_flight = 2 * self.n_process * max(1, self.batch_size // task)
-        for number, batch in enumerate(_batches(docs, task)):
-            if self._parse_here and number % self.n_process == 0:
-                # Parsed here while the workers get on with the batches queued for them.
+        workers = self.n_process - 1 if self._parse_here else self.n_process
+        if self._parse_here and self._started is None:
+            self._started = pool.submit(_worker_started)  # done once a model is loaded there
+        for batch in _batches(docs, task):
+            if self._parse_here and (
+                not _ready(self._started) or _unfinished(pending) >= QUEUED_PER_WORKER * workers
+            ):
+                # The workers are still loading their model, or have enough to do: this
+                # process parses the batch itself. Batches are taken as they come, not in
+                # turns, so a worker that starts seconds late (or never, for a short backlog)
+                # does not leave this process waiting for it at the end.
                 pending.append(self._enrich_batch(batch))
             else:
                 pending.append(pool.submit(_worker_enrich, batch))
-            if len(pending) > in_flight:  # bounded: the input may be a long stream
-                yield from _results(pending.popleft())
+            while pending and (len(pending) > in_flight or _ready(pending[0])):
+                yield from _results(pending.popleft())  # bounded: the input may be long
         while pending:
             yield from _results(pending.popleft())
 
@@ -297,6 +310,16 @@ class Enricher:
             ent_of = token_entities(doc, entity_at, kinds)
             quotes = extract_quotes(doc, text, ent_of, kinds, quote_spans, spans)
         return Enrichment(entities, key_phrases(doc, body_start), quotes, sentences, self.model)
+
+
+def _ready(entry: Future[Any] | list[Enrichment] | None) -> bool:
+    """Tell whether a batch's enrichments can be had without waiting."""
+    return isinstance(entry, list) or (entry is not None and entry.done())
+
+
+def _unfinished(pending: Iterable[Future[list[dict[str, Any]]] | list[Enrichment]]) -> int:
+    """Count the batches given to workers and not yet done (running or waiting)."""
+    return sum(1 for entry in pending if not _ready(entry))
 
 
 def _results(
@@ -379,6 +402,11 @@ def _worker_init(
     _WORKER = Enricher(model, batch_size=batch_size, language=language)
     _WORKER.aliases, _WORKER.labels = aliases, labels
     _WORKER.nlp  # noqa: B018 - load now: the first batch should not wait for it
+
+
+def _worker_started() -> bool:
+    """Answer once the worker's initializer has loaded the model."""
+    return True
 
 
 def _worker_enrich(batch: list[tuple[str, str]]) -> list[dict[str, Any]]:
