@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -285,3 +287,47 @@ def test_inline_variables_replaces_known_custom_properties() -> None:
     css += " p { color: var(--ink); font: var(--font); x: var(--none); }"
     out = inline_variables(css)
     assert "color: #111;" in out and 'font: A, "B C", serif;' in out and "var(--none)" in out
+
+
+# The PDF child process imports WeasyPrint without find_library's compiler runs where it can.
+
+_FAST_IMPORT = """
+import ctypes.util, sys
+calls = []
+real = ctypes.util.find_library
+ctypes.util.find_library = lambda name: calls.append(name) or real(name)
+from briefing.output.pdf_worker import load_renderer
+load_renderer()
+sys.stdout.write(f"{len(calls)} calls")
+"""
+
+_ONLY_FIND_LIBRARY = """
+import sys, cffi.api, ctypes.util
+real = cffi.api._load_backend_lib
+found = set()
+
+def load(backend, name, flags):  # a platform where only find_library's answers load
+    if isinstance(name, str) and name not in found:
+        path = ctypes.util.find_library(name)
+        if path is None:
+            raise OSError(f"cannot load {name}")
+        found.add(path)
+        name = path
+    return real(backend, name, flags)
+
+cffi.api._load_backend_lib = load
+from briefing.output.pdf_worker import load_renderer
+html_to_pdf = load_renderer()
+sys.stdout.buffer.write(html_to_pdf("<p>Port talks resume</p>")[:5])
+"""
+
+
+def test_the_pdf_child_imports_weasyprint_without_find_library_and_falls_back() -> None:
+    fast = subprocess.run([sys.executable, "-c", _FAST_IMPORT], capture_output=True, timeout=120)
+    assert fast.returncode == 0, fast.stderr.decode()[-2000:]
+    assert fast.stdout == b"0 calls"
+    fallback = subprocess.run(
+        [sys.executable, "-c", _ONLY_FIND_LIBRARY], capture_output=True, timeout=120
+    )
+    assert fallback.returncode == 0, fallback.stderr.decode()[-2000:]
+    assert fallback.stdout == b"%PDF-"  # nothing the failed first import printed
