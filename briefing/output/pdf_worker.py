@@ -7,6 +7,7 @@ parent dies, so a killed build never leaves a layout running for minutes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -61,6 +62,11 @@ def main() -> int:
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
     html_to_pdf = load_renderer()
+    # One document, then exit: the cyclic garbage collector ran 350 times during a news
+    # day's layout (0.09-0.19 s) to free next to nothing (peak memory 109 -> 110 MB). It
+    # now runs every 50,000 allocations, and never looks at the imported modules again.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     html = sys.stdin.buffer.read().decode("utf-8")
     pdf = html_to_pdf(html, templates_dir=Path(sys.argv[1]))
     sys.stdout.buffer.write(pdf)
@@ -69,4 +75,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # No interpreter teardown: freeing the laid-out document took 0.14-0.19 s, and the
+    # parent waits for this process to end before it goes on.
+    os._exit(code)
