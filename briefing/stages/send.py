@@ -40,8 +40,8 @@ from briefing.mail.message import (
     MailLinks,
     Recipient,
     build_message,
-    make_mail_environment,
     new_message_id,
+    shared_mail_environment,
 )
 from briefing.mail.transport import (
     Outgoing,
@@ -304,7 +304,7 @@ class _Run:
         self.sleep, self.clock = sleep, clock
         self.resend_interrupted, self.lease = True, timedelta(minutes=10)
         self.sender: Address = parse_sender(config.mail.sender)
-        self.env = make_mail_environment()
+        self.env = shared_mail_environment()  # compiled once a process (see build)
         self.mailing = Mailing(issue.briefing, sender=self.sender, env=self.env)
         self.report = DeliveryReport(issue.briefing.day)
         self.attempted: set[str] = set()
