@@ -28,6 +28,7 @@ from briefing.output.display import (
     bounded,
 )
 from briefing.output.render import PdfJob, render_html, render_print_html
+from briefing.processes import heap_left_alone
 from briefing.stages.decisions import overrides_for
 from briefing.stages.health import troubled_sources
 from briefing.store.engine import Store
@@ -229,6 +230,7 @@ def compose_day(
     return briefing, sorted({a.id for a in articles if a.id not in previous})
 
 
+@heap_left_alone()
 def build_day(store: Store, config: Config, day: date, now: datetime | None = None) -> BuildResult:
     """Compose, render (HTML + PDF) and archive the briefing of day; record it in the store."""
     # The PDF's child process starts first: its start-up overlaps the composing.

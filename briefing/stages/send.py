@@ -52,7 +52,14 @@ from briefing.mail.transport import (
     make_transport,
 )
 from briefing.output.archive import paths_for, read_briefing
-from briefing.processes import STOPPING, gone, pause, process_tag, stopping_at_safe_points
+from briefing.processes import (
+    STOPPING,
+    gone,
+    heap_left_alone,
+    pause,
+    process_tag,
+    stopping_at_safe_points,
+)
 from briefing.stages.review import review_gate
 from briefing.stages.subscribers import active_recipients
 from briefing.stages.subscriptions import edition_url, subscriber_links
@@ -161,6 +168,7 @@ def pdf_given_up(store: Store, day: date) -> bool:
     return record is not None and record.pdf_path == ""
 
 
+@heap_left_alone()
 def send_briefing(
     store: Store,
     config: Config,
