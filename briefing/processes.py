@@ -7,6 +7,7 @@ graceful stop) then SIGKILL if they linger.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -24,6 +25,33 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # in the middle of a step (sending mail) check it and stop at their next safe point.
 STOPPING = threading.Event()
 _safe_stops = 0  # how many such loops are running now
+
+
+_frozen = 0  # how many heap_left_alone blocks are running now
+_frozen_lock = threading.Lock()
+
+
+@contextmanager
+def heap_left_alone() -> Iterator[None]:
+    """Keep the garbage collector off the objects that exist now, until the block ends.
+
+    After grouping, a process holds some 330,000 long-lived objects; a full collection
+    during the build or the send walked them all (0.19 s) and freed none of them. Objects
+    made inside the block are collected as usual; the others go back to the oldest
+    generation when the last block running ends. Also a decorator.
+    """
+    global _frozen
+    with _frozen_lock:
+        if not _frozen:
+            gc.freeze()
+        _frozen += 1
+    try:
+        yield
+    finally:
+        with _frozen_lock:
+            _frozen -= 1
+            if not _frozen:
+                gc.unfreeze()
 
 
 @contextmanager

@@ -404,3 +404,22 @@ def test_a_row_left_sending_by_a_dead_process_is_taken_over_at_once(tmp_path, st
     assert report.sent == ["dead@example.org"] and report.in_progress == ["alive@example.org"]
     [written] = config.mail.outbox.iterdir()
     assert b"Message-ID: <dead@example.org>" in written.read_bytes()
+
+
+def test_the_heap_is_left_alone_during_a_build_or_send_and_given_back_after() -> None:
+    import gc
+
+    from briefing.processes import heap_left_alone
+
+    assert gc.get_freeze_count() == 0
+    with heap_left_alone():
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with heap_left_alone():  # nested: nothing more frozen, nothing given back early
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+        made_inside = [[]]
+        made_inside[0].append(made_inside)  # a cycle made inside is collected as usual
+        del made_inside
+        assert gc.collect() >= 1
+    assert gc.get_freeze_count() == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from support.stories import (
 )
 
 from briefing.briefs.compose import Briefing, SourceLink
+from briefing.output import borders
 from briefing.output.links import safe_href
 from briefing.output.render import (
     TEMPLATES_DIR,
@@ -285,3 +288,119 @@ def test_inline_variables_replaces_known_custom_properties() -> None:
     css += " p { color: var(--ink); font: var(--font); x: var(--none); }"
     out = inline_variables(css)
     assert "color: #111;" in out and 'font: A, "B C", serif;' in out and "var(--none)" in out
+
+
+# The PDF child process imports WeasyPrint without find_library's compiler runs where it can.
+
+_FAST_IMPORT = """
+import ctypes.util, sys
+calls = []
+real = ctypes.util.find_library
+ctypes.util.find_library = lambda name: calls.append(name) or real(name)
+from briefing.output.pdf_worker import load_renderer
+load_renderer()
+sys.stdout.write(f"{len(calls)} calls")
+"""
+
+_ONLY_FIND_LIBRARY = """
+import sys, cffi.api, ctypes.util
+real = cffi.api._load_backend_lib
+found = set()
+
+def load(backend, name, flags):  # a platform where only find_library's answers load
+    if isinstance(name, str) and name not in found:
+        path = ctypes.util.find_library(name)
+        if path is None:
+            raise OSError(f"cannot load {name}")
+        found.add(path)
+        name = path
+    return real(backend, name, flags)
+
+cffi.api._load_backend_lib = load
+from briefing.output.pdf_worker import load_renderer
+html_to_pdf = load_renderer()
+sys.stdout.buffer.write(html_to_pdf("<p>Port talks resume</p>")[:5])
+"""
+
+
+def test_the_pdf_child_imports_weasyprint_without_find_library_and_falls_back() -> None:
+    fast = subprocess.run([sys.executable, "-c", _FAST_IMPORT], capture_output=True, timeout=120)
+    assert fast.returncode == 0, fast.stderr.decode()[-2000:]
+    assert fast.stdout == b"0 calls"
+    fallback = subprocess.run(
+        [sys.executable, "-c", _ONLY_FIND_LIBRARY], capture_output=True, timeout=120
+    )
+    assert fallback.returncode == 0, fallback.stderr.decode()[-2000:]
+    assert fallback.stdout == b"%PDF-"  # nothing the failed first import printed
+
+
+# Dotted rules: stroked, with the dots where WeasyPrint's own drawing puts them.
+
+DOTTED = (
+    '<div style="border-bottom: 1px dotted #d9d9de; width: 301.7px">a</div>'
+    '<p style="border-top: 2px dotted #9b1c1c; border-bottom: 3px dotted #9b1c1c">b</p>'
+    '<div style="border-left: 1.5px dotted #1a4f8b; height: 97px; margin: 4px">c</div>'
+)
+_NUMBER = r"(-?[\d.]+)"
+
+
+def _content(pdf: bytes) -> str:
+    return "".join(
+        page.get_contents().get_data().decode("latin-1")
+        for page in PdfReader(io.BytesIO(pdf)).pages
+    )
+
+
+def _curve_dots(content: str) -> list[tuple[float, float]]:
+    """Centres of the dots WeasyPrint shows: a move to (x + r, y), four curves, inside the
+    clip drawn before them (it draws one dot past the end of a side, clipped away)."""
+    block = re.compile(r"q\n((?:[-\d. ]+ [ml]\n){4})W\*\nn\n(.*?)W\*\nn\n", re.S)
+    dot = re.compile(rf"{_NUMBER} {_NUMBER} m\n((?:[-\d. ]+ c\n){{4}})h\n")
+    found = []
+    for clip in block.finditer(content):
+        corners = [[float(n) for n in line.split()[:2]] for line in clip[1].splitlines()]
+        xs, ys = sorted(x for x, _ in corners), sorted(y for _, y in corners)
+        for match in dot.finditer(clip[2]):
+            x, y = float(match[1]), float(match[2])
+            left = float(match[3].splitlines()[1].split()[4])  # the second curve ends at x - r
+            centre = ((x + left) / 2, y)
+            if xs[0] < centre[0] < xs[-1] and ys[0] < centre[1] < ys[-1]:
+                found.append(centre)
+    return sorted(found)
+
+
+def _stroked_dots(content: str) -> list[tuple[float, float]]:
+    """Dots of stroked zero-length dashes: every pitch along the line, until its end."""
+    line = re.compile(rf"\[0 {_NUMBER}\] 0 d\n{_NUMBER} {_NUMBER} m\n{_NUMBER} {_NUMBER} l\nS\n")
+    found = []
+    for match in line.finditer(content):
+        pitch, x1, y1, x2, y2 = (float(value) for value in match.groups())
+        length = abs(x2 - x1) + abs(y2 - y1)
+        for step in range(int(length / pitch) + 1):
+            along = step * pitch
+            found.append((x1 + along, y1) if y1 == y2 else (x1, y1 + along))
+    return sorted(found)
+
+
+def test_dotted_rules_are_strokes_with_weasyprints_dots(monkeypatch: pytest.MonkeyPatch) -> None:
+    ours = _content(html_to_pdf(DOTTED))
+    from weasyprint import draw
+
+    monkeypatch.setattr(draw, "draw_border", borders._INSTALLED["draw_border"])
+    theirs = _content(html_to_pdf(DOTTED))
+    dots, stroked = _curve_dots(theirs), _stroked_dots(ours)
+    assert len(dots) > 300 and not _stroked_dots(theirs) and not _curve_dots(ours)
+    assert len(stroked) == len(dots)
+    pairs = zip(stroked, dots, strict=True)
+    assert max(max(abs(x - u), abs(y - v)) for (x, y), (u, v) in pairs) < 1e-4
+    assert len(ours) < len(theirs) / 20
+
+
+def test_dotted_borders_weasyprint_cuts_at_corners_are_left_to_it() -> None:
+    html = (
+        '<div style="border-bottom: 1px dotted red; border-left: 1px dotted red">a</div>'
+        '<div style="border-bottom: 1px dotted red; border-radius: 3px">b</div>'
+        '<div style="border-bottom: 1px dotted red; border-top: 1px solid red">c</div>'
+    )
+    content = _content(html_to_pdf(html))
+    assert len(_curve_dots(content)) > 300 and not _stroked_dots(content)

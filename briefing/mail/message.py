@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import textwrap
 from collections.abc import Callable
@@ -121,6 +122,19 @@ def make_mail_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     env.filters["line"] = lambda value: " ".join(str(value).split())
     env.filters["headline"] = headline_of
     return env
+
+
+@functools.cache
+def shared_mail_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    """Return this process's mail environment: templates compiled once, again when edited."""
+    return make_mail_environment(templates_dir)
+
+
+def compile_mail_templates(templates_dir: Path = TEMPLATES_DIR) -> None:
+    """Compile the mail's templates ahead of the send (the build does while the PDF is made)."""
+    env = shared_mail_environment(templates_dir)
+    env.get_template(TEXT_TEMPLATE)
+    env.get_template(HTML_TEMPLATE)
 
 
 def headline_of(story: StoryBrief) -> str:

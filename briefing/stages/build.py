@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from briefing.briefs.compose import Briefing, SourceArticle, StoryInput, compose
 from briefing.briefs.overrides import apply_to_briefing, apply_to_inputs
 from briefing.config import Config
+from briefing.mail.message import compile_mail_templates
 from briefing.nlp.entities import alias_key, display_name, load_alias_table, story_entity_names
 from briefing.nlp.language_codes import language_code
 from briefing.output.archive import write_briefing
@@ -27,6 +28,7 @@ from briefing.output.display import (
     bounded,
 )
 from briefing.output.render import PdfJob, render_html, render_print_html
+from briefing.processes import heap_left_alone
 from briefing.stages.decisions import overrides_for
 from briefing.stages.health import troubled_sources
 from briefing.store.engine import Store
@@ -228,6 +230,7 @@ def compose_day(
     return briefing, sorted({a.id for a in articles if a.id not in previous})
 
 
+@heap_left_alone()
 def build_day(store: Store, config: Config, day: date, now: datetime | None = None) -> BuildResult:
     """Compose, render (HTML + PDF) and archive the briefing of day; record it in the store."""
     # The PDF's child process starts first: its start-up overlaps the composing.
@@ -249,6 +252,7 @@ def publish_briefing(
     with job or PdfJob() as pdf_job:
         pdf_job.submit(render_print_html(briefing), config.briefing.pdf_time_limit_seconds)
         html = render_html(briefing)  # while the PDF is laid out
+        compile_mail_templates()  # so is the send's first message, when it follows
         pdf, why = pdf_job.result()
     if pdf is None:
         log.warning("no PDF for the briefing of %s: %s; the mail goes out without it", day, why)

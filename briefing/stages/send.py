@@ -40,8 +40,8 @@ from briefing.mail.message import (
     MailLinks,
     Recipient,
     build_message,
-    make_mail_environment,
     new_message_id,
+    shared_mail_environment,
 )
 from briefing.mail.transport import (
     Outgoing,
@@ -52,7 +52,14 @@ from briefing.mail.transport import (
     make_transport,
 )
 from briefing.output.archive import paths_for, read_briefing
-from briefing.processes import STOPPING, gone, pause, process_tag, stopping_at_safe_points
+from briefing.processes import (
+    STOPPING,
+    gone,
+    heap_left_alone,
+    pause,
+    process_tag,
+    stopping_at_safe_points,
+)
 from briefing.stages.review import review_gate
 from briefing.stages.subscribers import active_recipients
 from briefing.stages.subscriptions import edition_url, subscriber_links
@@ -161,6 +168,7 @@ def pdf_given_up(store: Store, day: date) -> bool:
     return record is not None and record.pdf_path == ""
 
 
+@heap_left_alone()
 def send_briefing(
     store: Store,
     config: Config,
@@ -304,7 +312,7 @@ class _Run:
         self.sleep, self.clock = sleep, clock
         self.resend_interrupted, self.lease = True, timedelta(minutes=10)
         self.sender: Address = parse_sender(config.mail.sender)
-        self.env = make_mail_environment()
+        self.env = shared_mail_environment()  # compiled once a process (see build)
         self.mailing = Mailing(issue.briefing, sender=self.sender, env=self.env)
         self.report = DeliveryReport(issue.briefing.day)
         self.attempted: set[str] = set()
