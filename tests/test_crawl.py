@@ -183,3 +183,12 @@ def test_every_source_in_a_process_shares_one_fingerprint_index(tmp_path: Path) 
     first, second = (get_crawler(Spider, {CONFIG_OBJECT: config}) for _ in range(2))
     crawl_fingerprints(first).add("original", 12345)
     assert crawl_fingerprints(second).nearest(12345) == "original"
+
+
+def test_scrapy_remote_control_is_off() -> None:
+    """No crawl child opens Scrapy's code-executing HTTP server (one per source crawler)."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("scraper.settings", priority="project")
+    assert not settings.getbool("REMOTE_CONTROL_ENABLED")
