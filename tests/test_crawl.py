@@ -192,3 +192,15 @@ def test_scrapy_remote_control_is_off() -> None:
     settings = Settings()
     settings.setmodule("scraper.settings", priority="project")
     assert not settings.getbool("REMOTE_CONTROL_ENABLED")
+
+
+def test_no_spider_callback_is_a_generator_returning_a_value() -> None:
+    """Scrapy's own check of this reads every callback's source in every crawl: it is off."""
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    from scraper.spiders import SITE_SPIDERS, SourceSpider
+
+    for spider in (SourceSpider, *SITE_SPIDERS.values()):
+        callbacks = [getattr(spider, name) for name in dir(spider) if name.startswith("parse")]
+        assert callbacks
+        assert not any(is_generator_with_return_value(c) for c in [*callbacks, spider.on_error])
