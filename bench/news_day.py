@@ -3,7 +3,8 @@
 Serves ../shared/eval/news_day_site.py (about 690 real articles dated in the last 24 hours on
 ten sources), crawls it with `briefing crawl`'s library function, runs `briefing group`
 (spaCy enrichment and grouping), and scores the stories of the ECB+ pages against the site's
-day-truth.json with the evaluation's scorer. Prints each stage's seconds.
+day-truth.json with the evaluation's scorer. Prints each stage's seconds, and the crawl
+child's CPU seconds.
 
 Usage: .venv/bin/python bench/news_day.py [--keep DIR]   (DIR keeps the store and day-truth.json)
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import socket
 import subprocess
@@ -61,9 +63,11 @@ def crawl_and_group(base: str, folder: Path) -> tuple[dict[str, str], list[str]]
     ]
     crawl = {"autothrottle": False, "concurrency_per_domain": 16}
     config = parse_config({"crawl": crawl, "sources": sources}, base_dir=folder)
-    started = time.perf_counter()
+    started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     summary = crawl_and_record(config)
     crawled = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the crawl child, reaped by now
+    child_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     store = Store(config.store.url)
     started = time.perf_counter()
     report = group_pending(store, config)
@@ -75,7 +79,8 @@ def crawl_and_group(base: str, folder: Path) -> tuple[dict[str, str], list[str]]
         story_of = {str(url): str(story) for url, story in session.execute(query)}
     store.close()
     return story_of, [
-        f"crawl: {summary.total.get('stored', 0)} articles stored in {crawled:.1f} s",
+        f"crawl: {summary.total.get('stored', 0)} articles stored in {crawled:.1f} s"
+        f" (crawl child {child_cpu:.1f} s CPU, {summary.total.get('fetched', 0)} pages fetched)",
         f"group: {report.enriched} enriched, {report.grouped} grouped into "
         f"{report.new_stories} stories in {grouped:.1f} s",
     ]

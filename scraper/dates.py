@@ -39,6 +39,17 @@ def date_values(
     return values
 
 
+def parse_listed_time(value: object) -> datetime | None:
+    """Parse the ISO 8601 time a feed or sitemap listed an article with; naive means UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # past datetime's range in UTC
+        return None
+
+
 def first_date(values: list[str], locale: str | None = None) -> datetime | None:
     """Return the first candidate that parses, numeric dates read in the page's locale."""
     dayfirst = day_first(locale)

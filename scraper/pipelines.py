@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
@@ -11,6 +10,7 @@ from scrapy.exceptions import DropItem
 from briefing.limits import clip_authors, clip_body, clip_title
 from briefing.store.articles import MAX_URL_LENGTH, ArticleRecord, save_article
 from scraper.addon import crawl_fingerprints, crawl_store
+from scraper.dates import parse_listed_time
 from scraper.fingerprint import simhash
 from scraper.items import ArticleItem
 from scraper.language import count_words
@@ -62,7 +62,7 @@ class ValidatePipeline(_Stage):
         if item.published_at is None and kind != "article" and not _reads_as_article(item):
             raise self.drop("not_article", item, "no date, no article markup, no running prose")
         if item.published_at is None and item.hints.get("published"):
-            item.published_at = _parse_hint_time(item.hints["published"])
+            item.published_at = parse_listed_time(item.hints["published"])
         return item
 
 
@@ -148,12 +148,3 @@ def _declared_canonical(url: str | None) -> str | None:
     if not url or url_problem(url):  # a malformed <link rel=canonical> must not be used
         return None
     return canonical_url(url)
-
-
-def _parse_hint_time(value: str) -> datetime | None:
-    """Parse an ISO 8601 time from a feed or sitemap; naive times are taken as UTC."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (ValueError, AttributeError, OverflowError):  # past datetime's range in UTC
-        return None

@@ -12,6 +12,13 @@ ADDONS = {"scraper.addon.BriefingAddon": 0}
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control runs an HTTP server per crawler that executes Python sent to
+# it (token in a job file under the user's state directory): ten sources, ten servers, and
+# aiohttp imported into every crawl child. Nothing here uses it.
+REMOTE_CONTROL_ENABLED = False
+# Scrapy reads the source of every spider callback (inspect + ast) to warn about generators
+# that return a value: a tenth of a second a crawl, for a lint the tests do.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # Scrapy starts this many tasks for every callback's output, even an empty one; an article

@@ -183,3 +183,24 @@ def test_every_source_in_a_process_shares_one_fingerprint_index(tmp_path: Path) 
     first, second = (get_crawler(Spider, {CONFIG_OBJECT: config}) for _ in range(2))
     crawl_fingerprints(first).add("original", 12345)
     assert crawl_fingerprints(second).nearest(12345) == "original"
+
+
+def test_scrapy_remote_control_is_off() -> None:
+    """No crawl child opens Scrapy's code-executing HTTP server (one per source crawler)."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("scraper.settings", priority="project")
+    assert not settings.getbool("REMOTE_CONTROL_ENABLED")
+
+
+def test_no_spider_callback_is_a_generator_returning_a_value() -> None:
+    """Scrapy's own check of this reads every callback's source in every crawl: it is off."""
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    from scraper.spiders import SITE_SPIDERS, SourceSpider
+
+    for spider in (SourceSpider, *SITE_SPIDERS.values()):
+        callbacks = [getattr(spider, name) for name in dir(spider) if name.startswith("parse")]
+        assert callbacks
+        assert not any(is_generator_with_return_value(c) for c in [*callbacks, spider.on_error])

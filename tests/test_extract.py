@@ -76,6 +76,38 @@ def test_published_at_is_utc_aware() -> None:
     assert published.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
 
 
+FEED_DATE = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
+TEXT_DATED = "<h1>Rail works</h1><p>Published 3 March 2025</p>"
+
+
+def test_feed_date_dates_an_article_page_without_date_metadata(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    page = article_page(TEXT_DATED + LONG_ENGLISH, '<meta property="og:type" content="article">')
+    assert extract_article(page, URL).published_at == datetime(2025, 3, 3, tzinfo=UTC)
+
+    def no_text_dates(*args: object) -> None:
+        raise AssertionError("htmldate read a page its feed dates")
+
+    monkeypatch.setattr("scraper.extract._date_from_htmldate", no_text_dates)
+    assert extract_article(page, URL, feed_date=FEED_DATE).published_at == FEED_DATE
+
+
+def test_page_metadata_date_beats_the_feed_date() -> None:
+    head = '<meta property="article:published_time" content="2026-11-26T10:00:00Z">'
+    article = extract_article(
+        article_page(TEXT_DATED + LONG_ENGLISH, head), URL, feed_date=FEED_DATE
+    )
+    assert article.published_at == datetime(2026, 11, 26, 10, tzinfo=UTC)
+
+
+def test_a_page_kept_only_for_its_date_is_still_dated_by_its_text() -> None:
+    """A listing-like page's own date decides whether it is kept: the feed's must not."""
+    page = article_page("<p>Published 3 March 2025</p><p>Short teaser text.</p>")
+    article = extract_article(page, URL, feed_date=FEED_DATE)
+    assert article.published_at == datetime(2025, 3, 3, tzinfo=UTC)
+
+
 def article_page(body: str, head: str = "", lang: str = "") -> str:
     lang_attr = f' lang="{lang}"' if lang else ""
     return f"<!DOCTYPE html><html{lang_attr}><head>{head}</head><body>{body}</body></html>"

@@ -13,6 +13,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from briefing.config import SourceConfig
+from scraper.dates import parse_listed_time
 from scraper.extract import ExtractedArticle, extract_article
 from scraper.items import ArticleItem
 from scraper.skips import SKIP_PREFIX, reason_for_failure
@@ -104,7 +105,13 @@ class ArticleSpider(LinkIntake, Spider):
         text = self._page_text(response)
         if text is None or not isinstance(response, TextResponse):  # _page_text checked it
             return
-        extracted = extract_article(text, response.url, default_language=self.source.language)
+        hints = response.meta.get("hints") or {}
+        extracted = extract_article(
+            text,
+            response.url,
+            default_language=self.source.language,
+            feed_date=parse_listed_time(hints.get("published")) if hints.get("feed") else None,
+        )
         extracted = self.refine(response, extracted)
         self.crawler.stats.inc_value("briefing/extracted")
         # The URL the feed or sitemap gave, before any redirect: kept as an alias, so that
@@ -122,7 +129,7 @@ class ArticleSpider(LinkIntake, Spider):
             canonical_url=extracted.canonical_url,
             page_type=extracted.page_type,
             fetched_at=datetime.now(UTC),
-            hints=dict(response.meta.get("hints") or {}),
+            hints=dict(hints),
         )
 
     def refine(self, response: TextResponse, extracted: ExtractedArticle) -> ExtractedArticle:

@@ -33,7 +33,7 @@ def _entries(entries: list[Any]) -> Iterator[Found]:
     for entry in entries:
         link = entry.get("link")
         if link:
-            yield link, {"title": entry.get("title"), "published": _entry_time(entry)}
+            yield link, {"title": entry.get("title"), "published": _entry_time(entry), "feed": True}
 
 
 class FeedSpider(ArticleSpider):

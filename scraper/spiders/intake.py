@@ -270,11 +270,15 @@ def _host(url: str) -> str:
 
 
 def _clean_hints(hints: dict[str, Any]) -> dict[str, Any]:
-    """Return hints with a bounded title and a published time in ISO 8601 (or None)."""
+    """Return hints with a bounded title and a published time in ISO 8601 (or None).
+
+    "feed": the link came from an RSS/Atom item, whose time may date the page (extract.py).
+    """
     title = hints.get("title")
     if title is not None:
         title = str(title).strip()[:MAX_HINT_CHARS] or None
-    return {"title": title, "published": _iso_time(hints.get("published"))}
+    cleaned = {"title": title, "published": _iso_time(hints.get("published"))}
+    return {**cleaned, "feed": True} if hints.get("feed") is True else cleaned
 
 
 def _iso_time(value: Any) -> str | None:
