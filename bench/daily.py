@@ -184,7 +184,7 @@ class ProcessTree:
             if pid in self.exclude:
                 continue
             try:
-                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                stat = process_stat(pid)
                 kids = [
                     int(kid)
                     for task in Path(f"/proc/{pid}/task").iterdir()
@@ -193,12 +193,12 @@ class ProcessTree:
             except (OSError, IndexError):
                 continue
             todo += [(kid, depth + 1) for kid in kids]
-            # /proc/PID/stat field N is stat[N - 3]: rss is 24, utime and stime 14 and 15.
+            # /proc/PID/stat field N is stat[N - 3]: rss is field 24.
             rss = int(stat[21]) * PAGE
             total += rss
             self.peak_single = max(self.peak_single, rss)
             self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
-            self.cpu[pid] = (int(stat[11]) + int(stat[12])) / TICKS
+            self.cpu[pid] = stat_cpu(stat)
             # Every time: a child is first seen before it runs its program or names itself.
             self.labels[pid] = label(pid, depth)
         self.peak_total = max(self.peak_total, total)
@@ -220,13 +220,22 @@ class ProcessTree:
         return {pid: cpu - self.cpu_before.get(pid, 0.0) for pid, cpu in self.cpu.items()}
 
 
+def process_stat(pid: int) -> list[str]:
+    """Return the fields of /proc/PID/stat after the command name (field N is [N - 3])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def stat_cpu(stat: list[str]) -> float:
+    """Return the CPU seconds (utime and stime, fields 14 and 15) of a process_stat."""
+    return (int(stat[11]) + int(stat[12])) / TICKS
+
+
 def process_cpu(pid: int) -> float:
     """Return a process's CPU seconds so far (user and system), 0 if it has gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return stat_cpu(process_stat(pid))
     except (OSError, IndexError):
         return 0.0
-    return (int(stat[11]) + int(stat[12])) / TICKS
 
 
 def label(pid: int, depth: int) -> str:

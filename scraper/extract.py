@@ -141,7 +141,7 @@ def _extract(
         title=clip_title(meta.title) if meta.title else meta.title,
         text=body,
         authors=clip_authors(meta.authors),
-        published_at=_published(tree, url, meta, text, language)
+        published_at=_published(meta, language)
         or _feed_date(meta, body, feed_date)
         or _text_date(tree, url, meta, text),
         language=language,
@@ -150,9 +150,7 @@ def _extract(
     )
 
 
-def _published(
-    tree: HtmlElement, url: str, meta: PageMetadata, text: str, language: str | None
-) -> datetime | None:
+def _published(meta: PageMetadata, language: str | None) -> datetime | None:
     """Date the page by its metadata, reading numeric dates in its language's order."""
     if language and language != meta.html_lang:  # the declaration was site-wide, or absent
         return first_date(meta.date_values, language)
